@@ -1,0 +1,1 @@
+"""The small shared floor every room may import: settings, the database engine, logging, the CLI."""

@@ -1,0 +1,47 @@
+"""Settings read from the environment (prefix GONGKAI_) with pydantic-settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GONGKAI_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="where the embedded SQLite file lives")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/gongkai.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    timezone: str = "Asia/Shanghai"
+    # e.g. 2026-000123; {year} is the receipt year, {seq} the per-year counter.
+    request_number_pattern: str = "{year}-{seq:06d}"
+    # Working days the applicant is given to supply a 补正 (practice: configurable).
+    supplement_period_days: int = Field(default=15, ge=1, le=60)
+    # 国办函〔2020〕109号: whether the clock pauses while a fee is awaited (practice: yes).
+    fee_stops_clock: bool = True
+    sqlite_busy_timeout_ms: int = 30_000
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gongkai.db').resolve()}"
+
+    def today(self) -> dt.date:
+        """The agency's calendar date now (China Standard Time by default)."""
+        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

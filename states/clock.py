@@ -1,0 +1,163 @@
+"""The statutory clock (Art 30, 32–34 of the 条例), derived from a request's ledger.
+
+Nothing here is stored by hand: `compute_clock` takes the facts (receipt, 补正, stops,
+extension) and returns the due date with an explanation a legal reviewer can check.
+Counting conventions are those of ogi-rules.md ("Engine conventions for counting").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from states.calendar import CalendarYearMissing, WorkCalendar
+
+REPLY_DAYS = 20           # Art 33
+SUPPLEMENT_NOTICE_DAYS = 7  # Art 30
+CONSULTATION_DAYS = 15    # Art 32, 34
+FEE_PAYMENT_DAYS = 20     # 国办函〔2020〕109号
+MAX_EXTENSION_DAYS = 20   # Art 33
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A period that does not count (Art 33 ¶3): (start, end] in working days."""
+    kind: str               # third_party / agency / fee
+    label_zh: str
+    start: dt.date
+    end: dt.date | None     # None while still open
+    bound: dt.date          # the latest it can end (lapse date)
+
+    @property
+    def effective_end(self) -> dt.date:
+        return self.end or self.bound
+
+
+@dataclass(frozen=True)
+class Ledger:
+    received_on: dt.date
+    supplement_requested_on: dt.date | None = None
+    supplement_received_on: dt.date | None = None
+    stops: tuple[Stop, ...] = ()
+    extension_days: int = 0
+    extension_approved_by: str | None = None
+    replied_on: dt.date | None = None
+    closed: bool = False    # decided without a reply period left to watch (withdrawn, archived)
+
+
+@dataclass
+class Clock:
+    start: dt.date
+    due_on: dt.date | None
+    stopped: bool = False
+    stopped_since: dt.date | None = None
+    stopped_workdays: int = 0
+    supplement_notice_due: dt.date | None = None
+    frozen_days_left: int | None = None
+    error: str | None = None
+    explanation_zh: list[str] = field(default_factory=list)
+    explanation_en: list[str] = field(default_factory=list)
+
+    def days_left(self, today: dt.date, calendar: WorkCalendar) -> int | None:
+        """Working days to the due date; negative once overdue; frozen while stopped."""
+        if self.due_on is None:
+            return None
+        if self.stopped:
+            return self.frozen_days_left
+        try:
+            if today <= self.due_on:
+                return calendar.workdays_between(today, self.due_on)
+            return -calendar.workdays_between(self.due_on, today)
+        except CalendarYearMissing:
+            return None
+
+
+def merge_stops(stops: list[tuple[dt.date, dt.date]]) -> list[tuple[dt.date, dt.date]]:
+    """Union of (start, end] periods, so overlapping consultations stop the clock once."""
+    merged: list[list[dt.date]] = []
+    for start, end in sorted(stops):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(a, b) for a, b in merged]
+
+
+def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
+    restarted = ledger.supplement_received_on is not None
+    start = ledger.supplement_received_on if restarted else ledger.received_on
+    clock = Clock(start=start, due_on=None)
+    try:
+        if ledger.supplement_requested_on is None and ledger.replied_on is None and not ledger.closed:
+            clock.supplement_notice_due = calendar.workday_after(
+                ledger.received_on, SUPPLEMENT_NOTICE_DAYS)
+        if ledger.supplement_requested_on is not None and not restarted:
+            clock.stopped = True
+            clock.stopped_since = ledger.supplement_requested_on
+            clock.explanation_zh.append(
+                f"{ledger.supplement_requested_on.isoformat()}已发出补正告知，答复期限自收到补正之日起重新计算")
+            clock.explanation_en.append(
+                f"supplement requested on {ledger.supplement_requested_on.isoformat()}; the reply "
+                "period starts afresh when the supplement arrives")
+            return clock
+
+        if restarted:
+            clock.explanation_zh.append(
+                f"自{start.isoformat()}（收到补正材料）起重新计算{REPLY_DAYS}个工作日")
+            clock.explanation_en.append(
+                f"{REPLY_DAYS} working days afresh from {start.isoformat()} (supplement received)")
+        else:
+            clock.explanation_zh.append(f"自{start.isoformat()}（收到申请）起算{REPLY_DAYS}个工作日")
+            clock.explanation_en.append(
+                f"{REPLY_DAYS} working days from {start.isoformat()} (request received)")
+
+        # Only the part of a stop after the clock's start can hold it back.
+        periods = [(max(s.start, start), s.effective_end) for s in ledger.stops]
+        merged = merge_stops(periods)
+        stopped = sum(calendar.workdays_between(a, b) for a, b in merged)
+        clock.stopped_workdays = stopped
+        for s in sorted(ledger.stops, key=lambda s: s.start):
+            end = s.effective_end
+            days = calendar.workdays_between(max(s.start, start), end)
+            state_zh = "" if s.end else "（尚未结束，按届满日计）"
+            state_en = "" if s.end else " (still open, counted to its lapse date)"
+            clock.explanation_zh.append(
+                f"{s.start.isoformat()}至{end.isoformat()}{s.label_zh}{state_zh}，期间{days}个工作日不计入")
+            clock.explanation_en.append(
+                f"stopped {s.start.isoformat()}→{end.isoformat()} for {s.kind} consultation"
+                f"{state_en}, {days} working days" if s.kind != "fee" else
+                f"stopped {s.start.isoformat()}→{end.isoformat()} awaiting the fee{state_en}, "
+                f"{days} working days")
+        if len(merged) < len([p for p in periods if p[1] > p[0]]):
+            clock.explanation_zh.append(f"重叠期间只计一次，合计{stopped}个工作日不计入")
+            clock.explanation_en.append(f"overlapping stops count once: {stopped} working days in all")
+
+        if ledger.extension_days:
+            clock.explanation_zh.append(
+                f"经{ledger.extension_approved_by}同意延长{ledger.extension_days}个工作日")
+            clock.explanation_en.append(
+                f"extended {ledger.extension_days} working days on approval of "
+                f"{ledger.extension_approved_by}")
+
+        # The due date is a working day, so adding the stop and the extension to the count is
+        # the same as moving the due date on by them one after the other.
+        clock.due_on = calendar.workday_after(start, REPLY_DAYS + stopped + ledger.extension_days)
+        open_stops = [s for s in ledger.stops if s.end is None]
+        if open_stops:
+            since = min(s.start for s in open_stops)
+            bound = max(s.bound for s in open_stops)
+            clock.stopped = True
+            clock.stopped_since = since
+            clock.frozen_days_left = (calendar.workdays_between(since, clock.due_on)
+                                      - calendar.workdays_between(since, bound))
+        clock.explanation_zh.append(f"答复期限：{clock.due_on.isoformat()}")
+        clock.explanation_en.append(f"reply due on {clock.due_on.isoformat()}")
+    except CalendarYearMissing as missing:
+        clock.due_on = None
+        clock.error = str(missing)
+        clock.explanation_zh.append(f"无法计算答复期限：{missing.year}年节假日安排未加载")
+        clock.explanation_en.append(
+            f"no due date: the holiday calendar for {missing.year} is not loaded")
+    return clock
