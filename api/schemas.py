@@ -1,0 +1,105 @@
+"""Request and response bodies. Unknown fields are refused so a typo never passes silently."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from states.codes import OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Applicant(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    kind: ApplicantKind
+    id_number: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,30}$")
+    phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    address: str | None = Field(default=None, max_length=500)
+
+
+class RequestCreate(Strict):
+    applicant: Applicant
+    channel: Channel
+    received_on: dt.date
+    description: str = Field(min_length=1, max_length=10_000)
+    requested_form: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=200)
+    assignee: str | None = Field(default=None, max_length=200)
+
+
+class EventBody(Strict):
+    on: dt.date = Field(description="the date it happened, YYYY-MM-DD")
+    expected_version: int | None = Field(default=None, ge=1,
+                                         description="refuse with 409 if the request changed")
+
+
+class RegisterBody(EventBody):
+    department: str | None = Field(default=None, max_length=200)
+    assignee: str | None = Field(default=None, max_length=200)
+
+
+class RequestSupplementBody(EventBody):
+    items: list[str] = Field(min_length=1, description="everything to supplement, in one notice")
+    period_days: int | None = Field(default=None, ge=1, le=60)
+
+    @field_validator("items")
+    @classmethod
+    def _non_empty(cls, items):
+        if any(not i.strip() for i in items):
+            raise ValueError("items must not contain empty entries")
+        return items
+
+
+class ReceiveSupplementBody(EventBody):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class OpenConsultationBody(EventBody):
+    party: ConsultationParty
+    name: str = Field(min_length=1, max_length=200)
+
+
+class CloseConsultationBody(EventBody):
+    consultation_id: int
+    opinion: Opinion
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class ExtendBody(EventBody):
+    days: int = Field(ge=1, le=20, description="working days, at most 20 (Art 33)")
+    approved_by: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class NotifyFeeBody(EventBody):
+    amount_yuan: int = Field(gt=0)
+    basis: str | None = Field(default=None, max_length=2000)
+
+
+class DecideBody(EventBody):
+    outcome: Literal[OUTCOME_CODES]  # type: ignore[valid-type]
+    reason: str | None = Field(default=None, max_length=10_000)
+    responsible_agency: str | None = Field(default=None, max_length=200)
+
+
+class NoteBody(EventBody):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class WithdrawBody(EventBody):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+EVENT_BODIES: dict[str, type[EventBody]] = {
+    "register": RegisterBody, "review": NoteBody, "request_supplement": RequestSupplementBody,
+    "receive_supplement": ReceiveSupplementBody, "open_consultation": OpenConsultationBody,
+    "close_consultation": CloseConsultationBody, "extend": ExtendBody,
+    "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
+    "send_reply": NoteBody, "archive": NoteBody, "withdraw": WithdrawBody,
+}

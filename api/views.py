@@ -1,0 +1,80 @@
+"""How a request is shown over HTTP: its facts, clock, allowed events, consultations, decision."""
+
+from __future__ import annotations
+
+
+from sqlmodel import Session, select
+
+from core.config import Settings
+from states.calendar import default_calendar
+from states.models import Decision, Request
+from states.service import allowed_events, clock_for, consultations_of
+
+
+def request_view(session: Session, row: Request, settings: Settings, *, full: bool = True) -> dict:
+    calendar = default_calendar()
+    clock = clock_for(session, row, calendar, settings)
+    today = settings.today()
+    days_left = clock.days_left(today, calendar) if row.state not in (
+        "decided", "replied", "withdrawn", "archived") or row.replied_on is None else None
+    if row.replied_on is not None or row.state in ("withdrawn", "archived"):
+        days_left = None
+    view = {
+        "id": row.id, "number": row.number, "state": row.state, "version": row.version,
+        "received_on": row.received_on, "channel": row.channel,
+        "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
+        "days_left": days_left,
+        "overdue": bool(row.due_on and today > row.due_on and row.replied_on is None
+                        and not clock.stopped and row.state not in ("withdrawn", "archived")),
+        "allowed_events": allowed_events(row),
+    }
+    if not full:
+        return view
+    consultations = consultations_of(session, row.id)
+    decision = session.exec(select(Decision).where(Decision.request_id == row.id)).first()
+    view.update({
+        # Staff see who applied and how to reach them; the ID number is never echoed back.
+        "applicant": {"name": row.applicant_name, "kind": row.applicant_kind,
+                      "phone": row.applicant_phone, "email": row.applicant_email,
+                      "address": row.applicant_address,
+                      "id_number_on_file": row.applicant_id_number is not None},
+        "description": row.description, "requested_form": row.requested_form,
+        "clock": {
+            "start": clock.start, "due_on": clock.due_on, "days_left": days_left,
+            "stopped": clock.stopped, "stopped_since": clock.stopped_since,
+            "stopped_workdays": clock.stopped_workdays,
+            "supplement_notice_due": clock.supplement_notice_due,
+            "error": clock.error,
+            "explanation_zh": "；".join(clock.explanation_zh),
+            "explanation_en": "; ".join(clock.explanation_en),
+        },
+        "supplement": None if row.supplement_requested_on is None else {
+            "requested_on": row.supplement_requested_on,
+            "items": (row.supplement_items or "").split("\n"),
+            "deadline": row.supplement_deadline, "received_on": row.supplement_received_on},
+        "extension": None if not row.extension_days else {
+            "days": row.extension_days, "approved_by": row.extension_approved_by,
+            "on": row.extended_on},
+        "fee": None if row.fee_notified_on is None else {
+            "notified_on": row.fee_notified_on, "amount_yuan": row.fee_amount_yuan,
+            "paid_on": row.fee_paid_on},
+        "consultations": [
+            {"id": c.id, "party": c.party, "name": c.name, "sent_on": c.sent_on,
+             "lapses_on": c.lapses_on, "closed_on": c.closed_on, "opinion": c.opinion}
+            for c in consultations],
+        "decision": None if decision is None else {
+            "outcome": decision.outcome, "reason": decision.reason,
+            "responsible_agency": decision.responsible_agency,
+            "decided_on": decision.decided_on, "decided_by": decision.decided_by},
+        "replied_on": row.replied_on, "archived_on": row.archived_on,
+    })
+    return view
+
+
+def audit_view(ev) -> dict:
+    import json
+    return {"seq": ev.seq, "recorded_at": ev.recorded_at, "on": ev.on, "actor": ev.actor,
+            "event": ev.event, "from_state": ev.from_state, "to_state": ev.to_state,
+            "data": json.loads(ev.data), "prev_hash": ev.prev_hash, "hash": ev.hash}
+
+

@@ -1,0 +1,149 @@
+"""The request's state machine (python-statemachine 3): which event may happen when, and the law's guards.
+
+Validators raise `RuleViolation` naming the field and the rule; actions record the event's
+facts in the ledger (`ctx`). The machine is built on the locked row inside `advance()` only.
+"""
+
+from __future__ import annotations
+
+from statemachine import State, StateChart
+
+from states.clock import MAX_EXTENSION_DAYS
+from states.codes import OUTCOMES, ConsultationParty, Opinion
+from states.errors import RuleViolation
+
+
+def _require(cond: bool, field: str, rule: str) -> None:
+    if not cond:
+        raise RuleViolation(field, rule)
+
+
+class RequestMachine(StateChart):
+    """依申请公开 workflow: 接收 → 登记 → 审核 → 办理/征求意见 → 答复 → 归档."""
+
+    allow_event_without_transition = False  # an event that moves nothing is an error
+    catch_errors_as_events = False          # a failing guard or action must raise, not be swallowed
+
+    received = State("接收", initial=True)
+    registered = State("登记")
+    reviewing = State("审核")
+    awaiting_supplement = State("待补正")
+    consulting = State("征求意见")
+    awaiting_fee = State("待缴费")
+    decided = State("已决定")
+    replied = State("已答复")
+    withdrawn = State("已撤回")
+    archived = State("归档", final=True)
+
+    register = received.to(registered)
+    review = registered.to(reviewing)
+    request_supplement = (registered.to(awaiting_supplement, validators="check_request_supplement")
+                          | reviewing.to(awaiting_supplement, validators="check_request_supplement"))
+    receive_supplement = awaiting_supplement.to(reviewing, validators="check_receive_supplement")
+    open_consultation = (reviewing.to(consulting, validators="check_open_consultation")
+                         | consulting.to.itself(internal=True, validators="check_open_consultation"))
+    close_consultation = (consulting.to(reviewing, cond="closes_last_consultation",
+                                        validators="check_close_consultation")
+                          | consulting.to.itself(internal=True, validators="check_close_consultation"))
+    extend = (reviewing.to.itself(internal=True, validators="check_extend")
+              | consulting.to.itself(internal=True, validators="check_extend"))
+    notify_fee = reviewing.to(awaiting_fee, validators="check_notify_fee")
+    receive_fee = awaiting_fee.to(reviewing)
+    decide = (reviewing.to(decided, validators="check_decide")
+              | awaiting_supplement.to(decided, validators="check_decide")
+              | awaiting_fee.to(decided, validators="check_decide")
+              | decided.to.itself(internal=True, validators="check_decide"))
+    send_reply = decided.to(replied)
+    archive = replied.to(archived) | withdrawn.to(archived)
+    withdraw = (received.to(withdrawn) | registered.to(withdrawn) | reviewing.to(withdrawn)
+                | awaiting_supplement.to(withdrawn) | consulting.to(withdrawn)
+                | awaiting_fee.to(withdrawn) | decided.to(withdrawn))
+
+    # --- guards (the law) -------------------------------------------------------------
+
+    def check_request_supplement(self, ctx, data):
+        row = ctx.row
+        _require(row.supplement_requested_on is None, "event",
+                 "a 补正 may be asked only once (Art 30: 一次性告知)")
+        due = ctx.clock.supplement_notice_due
+        _require(due is None or ctx.on <= due, "on",
+                 f"the 补正 notice must go out within 7 working days of receipt, by {due}")
+        _require(bool(data.get("items")), "items",
+                 "list everything the applicant must supplement, in one notice")
+
+    def check_receive_supplement(self, ctx, data):
+        late = ctx.row.supplement_deadline and ctx.on > ctx.row.supplement_deadline
+        _require(not late or bool(data.get("reason")), "reason",
+                 f"the supplement arrived after the deadline {ctx.row.supplement_deadline}: "
+                 "state the good reason (正当理由) for accepting it")
+
+    def check_open_consultation(self, ctx, data):
+        _require(data.get("party") in list(ConsultationParty), "party",
+                 "must be third_party (Art 32) or agency (Art 34)")
+        _require(bool((data.get("name") or "").strip()), "name", "name whom you consult")
+
+    def _open_consultation(self, ctx, data):
+        cid = data.get("consultation_id")
+        for c in ctx.consultations:
+            if c.id == cid and c.closed_on is None:
+                return c
+        raise RuleViolation("consultation_id", f"{cid} is not an open consultation of this request")
+
+    def check_close_consultation(self, ctx, data):
+        c = self._open_consultation(ctx, data)
+        _require(data.get("opinion") in list(Opinion), "opinion",
+                 "must be consent, objection or no_reply")
+        _require(ctx.on >= c.sent_on, "on", f"cannot close before it was sent on {c.sent_on}")
+        if data["opinion"] == Opinion.no_reply and c.lapses_on is not None:
+            _require(ctx.on >= c.lapses_on, "opinion",
+                     f"no_reply only once the 15 working days have run out on {c.lapses_on}")
+
+    def closes_last_consultation(self, ctx, data):
+        cid = data.get("consultation_id")
+        return all(c.closed_on is not None or c.id == cid for c in ctx.consultations)
+
+    def check_extend(self, ctx, data):
+        _require(ctx.row.extension_days == 0, "event",
+                 "the reply period may be extended once only (Art 33)")
+        days = data.get("days")
+        _require(isinstance(days, int) and 1 <= days <= MAX_EXTENSION_DAYS, "days",
+                 f"an extension is 1 to {MAX_EXTENSION_DAYS} working days (Art 33)")
+        _require(bool((data.get("approved_by") or "").strip()), "approved_by",
+                 "name the head of the OGI office who approved it (Art 33)")
+        due = ctx.clock.due_on
+        _require(due is None or ctx.on <= due, "on",
+                 f"an extension must be decided before the period runs out on {due}")
+
+    def check_notify_fee(self, ctx, data):
+        amount = data.get("amount_yuan")
+        _require(isinstance(amount, int) and amount > 0, "amount_yuan",
+                 "a fee notice states a positive whole amount in 元 (国办函〔2020〕109号)")
+        _require(ctx.row.fee_notified_on is None, "event", "a fee may be charged once per request")
+
+    def check_decide(self, ctx, data):
+        outcome = data.get("outcome")
+        _require(outcome in OUTCOMES, "outcome", "must be one of the outcome codes of ogi-rules.md")
+        info = OUTCOMES[outcome]
+        if info.needs_reason:
+            _require(bool((data.get("reason") or "").strip()), "reason",
+                     f"'{outcome}' needs the reason stated (说明理由)")
+        state = self.current_state_value
+        if state == "awaiting_supplement":
+            _require(outcome == "other_no_supplement", "outcome",
+                     "while a 补正 is awaited the only decision is other_no_supplement")
+        if outcome == "other_no_supplement":
+            _require(state == "awaiting_supplement", "outcome",
+                     "other_no_supplement needs a 补正 that is awaited")
+            deadline = ctx.row.supplement_deadline
+            _require(deadline is not None and ctx.on > deadline, "on",
+                     f"the applicant has until {deadline} to supplement")
+        if state == "awaiting_fee":
+            _require(outcome == "other_fee_unpaid", "outcome",
+                     "while a fee is awaited the only decision is other_fee_unpaid")
+        if outcome == "other_fee_unpaid":
+            _require(state == "awaiting_fee", "outcome", "other_fee_unpaid needs a fee that is awaited")
+            _require(ctx.fee_deadline is not None and ctx.on > ctx.fee_deadline, "on",
+                     f"the applicant has until {ctx.fee_deadline} to pay")
+        if outcome == "unavailable_unclear_after_supplement":
+            _require(ctx.row.supplement_received_on is not None, "outcome",
+                     "needs a supplement that was received (Art 30)")

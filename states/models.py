@@ -1,0 +1,114 @@
+"""Tables of the request ledger (SQLModel): request, consultation, decision, outbox, counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from states.codes import OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
+
+STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
+          "awaiting_fee", "decided", "replied", "withdrawn", "archived")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+class Request(SQLModel, table=True):
+    __tablename__ = "request"
+    __table_args__ = (
+        CheckConstraint(_in("state", STATES), name="ck_request_state"),
+        CheckConstraint(_in("applicant_kind", list(ApplicantKind)), name="ck_request_applicant_kind"),
+        CheckConstraint(_in("channel", list(Channel)), name="ck_request_channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True)
+    state: str = Field(default="received", index=True)
+    applicant_kind: str
+    applicant_name: str
+    applicant_id_number: str | None = None
+    applicant_phone: str | None = None
+    applicant_email: str | None = None
+    applicant_address: str | None = None
+    channel: str
+    received_on: dt.date = Field(index=True)           # Art 31 receipt date: the clock starts here
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    requested_form: str | None = None
+    department: str | None = Field(default=None, index=True)
+    assignee: str | None = Field(default=None, index=True)
+    due_on: dt.date | None = Field(default=None, index=True)  # derived by the clock, never typed
+    supplement_requested_on: dt.date | None = None      # 补正告知
+    supplement_items: str | None = None
+    supplement_deadline: dt.date | None = None
+    supplement_received_on: dt.date | None = None
+    extension_days: int = 0                             # 延期答复
+    extension_approved_by: str | None = None
+    extended_on: dt.date | None = None
+    fee_notified_on: dt.date | None = None              # 收费通知
+    fee_amount_yuan: int | None = None
+    fee_paid_on: dt.date | None = None
+    replied_on: dt.date | None = None
+    archived_on: dt.date | None = None
+    last_event_on: dt.date
+    created_at: dt.datetime
+    version: int = 1
+    audit_seq: int = 0                                   # the chain head lives on the locked row
+    audit_head: str = "0" * 64
+
+
+class Consultation(SQLModel, table=True):
+    """征求意见: a third party (Art 32) or another agency (Art 34); stops the clock while open."""
+    __tablename__ = "consultation"
+    __table_args__ = (
+        CheckConstraint(_in("party", list(ConsultationParty)), name="ck_consultation_party"),
+        CheckConstraint("opinion IS NULL OR " + _in("opinion", list(Opinion)),
+                        name="ck_consultation_opinion"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    party: str
+    name: str
+    sent_on: dt.date
+    lapses_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    opinion: str | None = None
+    note: str | None = None
+
+
+class Decision(SQLModel, table=True):
+    __tablename__ = "decision"
+    __table_args__ = (CheckConstraint(_in("outcome", OUTCOME_CODES), name="ck_decision_outcome"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", unique=True)
+    outcome: str = Field(index=True)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    responsible_agency: str | None = None
+    decided_on: dt.date = Field(index=True)
+    decided_by: str
+
+
+class Outbox(SQLModel, table=True):
+    """Side effects queued by the one door in the same transaction; run later by workflows."""
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)  # the idempotency key
+    request_id: int = Field(foreign_key="request.id", index=True)
+    kind: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", index=True)     # pending / done / parked
+    attempts: int = 0
+    available_at: dt.datetime
+    created_at: dt.datetime
+    done_at: dt.datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class RequestCounter(SQLModel, table=True):
+    __tablename__ = "request_counter"
+    __table_args__ = (UniqueConstraint("year", name="uq_request_counter_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    last: int = 0

@@ -1,0 +1,266 @@
+"""The one door: `receive()` creates a request, `advance()` moves it. Nothing else writes a request's state.
+
+Each call is one transaction: lock the row, fire the event on the machine, record the facts,
+recompute the clock, append one audit event, queue side effects in the outbox, commit.
+Any exception rolls everything back, so a failed call leaves no trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+from statemachine.exceptions import TransitionNotAllowed
+
+import audit
+from core.config import Settings, get_settings
+from states.calendar import WorkCalendar, default_calendar
+from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
+from states.codes import ConsultationParty
+from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
+                           UnknownEvent)
+from states.machine import RequestMachine
+from states.models import Consultation, Decision, Outbox, Request, RequestCounter
+
+EVENTS = sorted(str(e.id) for e in RequestMachine._events)
+
+# Which side effects each event queues (run by workflows' outbox dispatcher).
+SIDE_EFFECTS: dict[str, list[str]] = {
+    "receive": [],
+    "register": ["render_letter:acknowledgement"],            # 登记回执
+    "request_supplement": ["render_letter:supplement_notice"],  # 补正告知书
+    "open_consultation": ["render_letter:consultation_request"],  # 征求意见书/函
+    "extend": ["render_letter:extension_notice"],             # 延期答复告知书
+    "notify_fee": ["render_letter:fee_notice"],               # 收费通知书
+    "decide": ["render_letter:decision_draft"],
+    "send_reply": ["deliver_reply"],
+    "archive": ["export_archive"],
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Context:
+    """What the machine's guards and the recorders see during one event."""
+    session: Session
+    row: Request
+    consultations: list[Consultation]
+    on: dt.date
+    actor: str
+    clock: Clock
+    calendar: WorkCalendar
+    settings: Settings
+    fee_deadline: dt.date | None = None
+    recorded: dict[str, Any] = field(default_factory=dict)
+
+
+def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCalendar,
+              settings: Settings, *, closed: bool = False) -> Ledger:
+    stops = []
+    for c in consultations:
+        label = "征求第三方意见" if c.party == ConsultationParty.third_party else "征求其他机关意见"
+        bound = c.lapses_on or c.sent_on
+        stops.append(Stop(c.party, label, c.sent_on, c.closed_on, bound))
+    if row.fee_notified_on and settings.fee_stops_clock:
+        try:
+            bound = calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
+        except Exception:
+            bound = row.fee_notified_on
+        stops.append(Stop("fee", "等待缴纳费用", row.fee_notified_on, row.fee_paid_on, bound))
+    return Ledger(received_on=row.received_on, supplement_requested_on=row.supplement_requested_on,
+                  supplement_received_on=row.supplement_received_on, stops=tuple(stops),
+                  extension_days=row.extension_days, extension_approved_by=row.extension_approved_by,
+                  replied_on=row.replied_on,
+                  closed=closed or row.state in ("replied", "withdrawn", "archived", "decided"))
+
+
+def clock_for(session: Session, row: Request, calendar: WorkCalendar | None = None,
+              settings: Settings | None = None) -> Clock:
+    calendar = calendar or default_calendar()
+    settings = settings or get_settings()
+    consultations = consultations_of(session, row.id)
+    return compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
+
+
+def consultations_of(session: Session, request_id: int) -> list[Consultation]:
+    return list(session.exec(select(Consultation).where(Consultation.request_id == request_id)
+                             .order_by(Consultation.id)))
+
+
+def _check_date(field_name: str, on: dt.date, today: dt.date, not_before: dt.date | None) -> None:
+    if on > today:
+        raise RuleViolation(field_name, f"{on} is in the future (today is {today})")
+    if not_before and on < not_before:
+        raise RuleViolation(field_name, f"{on} is before the previous step on {not_before}")
+
+
+def _next_number(session: Session, year: int, settings: Settings) -> str:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(RequestCounter).values(year=year, last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["year"],
+                                      set_={"last": RequestCounter.last + 1})
+    seq = session.execute(stmt.returning(RequestCounter.last)).scalar_one()
+    return settings.request_number_pattern.format(year=year, seq=seq)
+
+
+def _append_audit(ctx: Context, event: str, from_state: str | None, data: dict) -> None:
+    row = ctx.row
+    ev = audit.append(ctx.session, request_id=row.id, seq=row.audit_seq + 1,
+                      prev_hash=row.audit_head, on=ctx.on, actor=ctx.actor, event=event,
+                      from_state=from_state, to_state=row.state, data=data)
+    row.audit_seq, row.audit_head = ev.seq, ev.hash
+
+
+def _queue(ctx: Context, event: str, data: dict) -> None:
+    now = _now()
+    for kind in SIDE_EFFECTS.get(event, []):
+        ctx.session.add(Outbox(request_id=ctx.row.id, kind=kind,
+                               payload=audit.canonical_json({"event": event, "seq": ctx.row.audit_seq,
+                                                             **data}),
+                               available_at=now, created_at=now))
+
+
+def _refresh_clock(ctx: Context) -> Clock:
+    consultations = consultations_of(ctx.session, ctx.row.id)
+    clock = compute_clock(ledger_of(ctx.row, consultations, ctx.calendar, ctx.settings), ctx.calendar)
+    ctx.row.due_on = clock.due_on
+    return clock
+
+
+def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.date,
+            description: str, actor: str, requested_form: str | None = None,
+            department: str | None = None, assignee: str | None = None,
+            settings: Settings | None = None, calendar: WorkCalendar | None = None) -> Request:
+    """接收: a new request, its first audit event, its clock. Caller commits (see `session_scope`)."""
+    settings = settings or get_settings()
+    calendar = calendar or default_calendar()
+    _check_date("received_on", received_on, settings.today(), None)
+    now = _now()
+    row = Request(number=_next_number(session, received_on.year, settings), state="received",
+                  applicant_kind=applicant["kind"], applicant_name=applicant["name"],
+                  applicant_id_number=applicant.get("id_number"),
+                  applicant_phone=applicant.get("phone"), applicant_email=applicant.get("email"),
+                  applicant_address=applicant.get("address"), channel=channel,
+                  received_on=received_on, description=description,
+                  requested_form=requested_form, department=department, assignee=assignee,
+                  last_event_on=received_on, created_at=now)
+    session.add(row)
+    session.flush()
+    ctx = Context(session, row, [], received_on, actor, None, calendar, settings)  # type: ignore[arg-type]
+    clock = _refresh_clock(ctx)
+    # The audit event holds what the request is, but never the applicant's ID or phone.
+    _append_audit(ctx, "receive", None, {
+        "number": row.number, "channel": channel, "received_on": received_on,
+        "applicant_kind": row.applicant_kind, "department": department,
+        "due_on": clock.due_on})
+    return row
+
+
+def _lock(session: Session, request_id: int) -> Request:
+    row = session.exec(select(Request).where(Request.id == request_id).with_for_update()).first()
+    if row is None:
+        raise RequestNotFound(request_id)
+    return row
+
+
+def allowed_events(row: Request) -> list[str]:
+    machine = RequestMachine(model=row, state_field="state")
+    return sorted({str(e.id) for e in machine.allowed_events})
+
+
+def _record(ctx: Context, event: str, data: dict) -> None:
+    """Write the event's facts into the ledger tables (the clock is derived from them)."""
+    row, on = ctx.row, ctx.on
+    if event == "register":
+        row.department = data.get("department") or row.department
+        row.assignee = data.get("assignee") or row.assignee
+    elif event == "request_supplement":
+        row.supplement_requested_on = on
+        row.supplement_items = "\n".join(data["items"])
+        period = data.get("period_days") or ctx.settings.supplement_period_days
+        row.supplement_deadline = ctx.calendar.workday_after(on, period)
+        ctx.recorded["supplement_deadline"] = row.supplement_deadline
+    elif event == "receive_supplement":
+        row.supplement_received_on = on
+    elif event == "open_consultation":
+        c = Consultation(request_id=row.id, party=data["party"], name=data["name"].strip(),
+                         sent_on=on, lapses_on=ctx.calendar.workday_after(on, CONSULTATION_DAYS))
+        ctx.session.add(c)
+        ctx.session.flush()
+        ctx.recorded.update(consultation_id=c.id, lapses_on=c.lapses_on)
+    elif event == "close_consultation":
+        c = next(c for c in ctx.consultations if c.id == data["consultation_id"])
+        c.closed_on, c.opinion, c.note = on, data["opinion"], data.get("note")
+        ctx.session.add(c)
+    elif event == "extend":
+        row.extension_days = data["days"]
+        row.extension_approved_by = data["approved_by"].strip()
+        row.extended_on = on
+    elif event == "notify_fee":
+        row.fee_notified_on, row.fee_amount_yuan = on, data["amount_yuan"]
+    elif event == "receive_fee":
+        row.fee_paid_on = on
+    elif event in ("decide", "withdraw"):
+        outcome = data["outcome"] if event == "decide" else "other"
+        reason = data.get("reason") if event == "decide" else (data.get("reason") or "申请人撤回申请")
+        decision = ctx.session.exec(select(Decision).where(Decision.request_id == row.id)).first()
+        decision = decision or Decision(request_id=row.id, outcome=outcome, decided_on=on,
+                                        decided_by=ctx.actor)
+        decision.outcome, decision.reason, decision.decided_on = outcome, reason, on
+        decision.decided_by = ctx.actor
+        decision.responsible_agency = data.get("responsible_agency")
+        ctx.session.add(decision)
+    elif event == "send_reply":
+        row.replied_on = on
+    elif event == "archive":
+        row.archived_on = on
+
+
+def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,
+            expected_version: int | None = None, settings: Settings | None = None,
+            calendar: WorkCalendar | None = None, **data: Any) -> Request:
+    """Fire `event` on request `request_id` as `actor`, effective `on`. Caller commits."""
+    settings = settings or get_settings()
+    calendar = calendar or default_calendar()
+    if event not in EVENTS:
+        raise UnknownEvent(event, EVENTS)
+    row = _lock(session, request_id)
+    if expected_version is not None and expected_version != row.version:
+        raise ConcurrentChange(expected_version, row.version)
+    _check_date("on", on, settings.today(), row.last_event_on)
+
+    consultations = consultations_of(session, row.id)
+    clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
+    fee_deadline = None
+    if row.fee_notified_on:
+        fee_deadline = calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
+    ctx = Context(session, row, consultations, on, actor, clock, calendar, settings, fee_deadline)
+
+    from_state = row.state
+    machine = RequestMachine(model=row, state_field="state")
+    try:
+        machine.send(event, ctx=ctx, data=data)
+    except TransitionNotAllowed:
+        raise EventNotAllowed(event, from_state, allowed_events(row)) from None
+    _record(ctx, event, data)
+    row.last_event_on = on
+    row.version += 1
+    session.add(row)
+    session.flush()
+    clock = _refresh_clock(ctx)
+    audit_data = {k: v for k, v in data.items() if v is not None}
+    audit_data.update(ctx.recorded)
+    audit_data["due_on"] = clock.due_on
+    _append_audit(ctx, event, from_state, audit_data)
+    _queue(ctx, event, audit_data)
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,102 @@
+"""Real databases for every test: a fresh SQLite file, and PostgreSQL on 127.0.0.1:5432 when reachable.
+
+Each PostgreSQL test gets its own schema (search_path), migrated by Alembic like production.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api.app import create_app
+from core.config import Settings
+from core.db import make_engine
+from core.migrate import upgrade
+
+PG_URL = os.environ.get("GONGKAI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_reachable() -> bool:
+    try:
+        psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=2).close()
+        return True
+    except Exception:
+        return False
+
+
+PG_OK = _pg_reachable()
+
+
+def _sqlite_engine(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gongkai.db'}"
+    upgrade(url)
+    return make_engine(url), url, None
+
+
+def _pg_engine():
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+    upgrade(url)
+    return make_engine(url, pool_size=40, max_overflow=10), url, (admin, schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """(engine, url, backend) of a freshly migrated database."""
+    if request.param == "postgresql":
+        if not PG_OK:
+            pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+        engine, url, cleanup = _pg_engine()
+    else:
+        engine, url, cleanup = _sqlite_engine(tmp_path)
+    yield engine, url, request.param
+    engine.dispose()
+    if cleanup:
+        admin, schema = cleanup
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db):
+    return db[0]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(data_dir=tmp_path, log_json=True)
+
+
+@pytest.fixture
+def client(engine, settings):
+    with TestClient(create_app(engine, settings), raise_server_exceptions=False) as c:
+        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        yield c
+
+
+APPLICANT = {"name": "李明", "kind": "natural_person", "id_number": "110101199003071234",
+             "phone": "13800138000", "address": "北京市东城区某街1号"}
+
+
+def new_request(client, received_on="2026-03-02", channel="in_person", **extra) -> dict:
+    body = {"applicant": APPLICANT, "channel": channel, "received_on": received_on,
+            "description": "2025年本区老旧小区改造项目的资金使用明细", "requested_form": "电子邮件",
+            "department": "住建局", **extra}
+    response = client.post("/api/v1/requests", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def fire(client, request_id, event, on, expect=200, **fields) -> dict:
+    response = client.post(f"/api/v1/requests/{request_id}/events/{event}", json={"on": on, **fields})
+    assert response.status_code == expect, response.text
+    return response.json()
