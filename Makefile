@@ -17,4 +17,4 @@ run: $(STAMP)
 	$(BIN)/gongkai serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -o addopts="-p no:cacheprovider -W ignore::DeprecationWarning" -q
+	$(BIN)/python -m pytest
