@@ -43,6 +43,16 @@ def audit_verify() -> None:
 
 
 @app.command()
+def diagram() -> None:
+    """Print the request state machine as a mermaid diagram (as in the README)."""
+    from statemachine.contrib.diagram.formatter import formatter
+
+    from states.machine import RequestMachine
+
+    typer.echo(formatter.render(RequestMachine, "mermaid"))
+
+
+@app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate the database, then serve the API (embedded default: SQLite under ./data)."""
     import uvicorn
