@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 import audit
 from api.schemas import EVENT_BODIES, RequestCreate
 from api.views import audit_view, request_view
+from core.db import session_scope
 from core.logging import get_logger
 from states import service
 from states.errors import RequestNotFound, UnknownEvent
@@ -22,13 +23,8 @@ log = get_logger("api")
 
 
 def get_session(request: HttpRequest):
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope(request.app.state.engine) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

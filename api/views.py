@@ -15,17 +15,14 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     calendar = default_calendar()
     clock = clock_for(session, row, calendar, settings)
     today = settings.today()
-    days_left = clock.days_left(today, calendar) if row.state not in (
-        "decided", "replied", "withdrawn", "archived") or row.replied_on is None else None
-    if row.replied_on is not None or row.state in ("withdrawn", "archived"):
-        days_left = None
+    finished = row.replied_on is not None or row.state in ("withdrawn", "archived")
+    days_left = None if finished else clock.days_left(today, calendar)
     view = {
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         "days_left": days_left,
-        "overdue": bool(row.due_on and today > row.due_on and row.replied_on is None
-                        and not clock.stopped and row.state not in ("withdrawn", "archived")),
+        "overdue": bool(not finished and row.due_on and today > row.due_on and not clock.stopped),
         "allowed_events": allowed_events(row),
     }
     if not full:

@@ -18,7 +18,7 @@ from statemachine.exceptions import TransitionNotAllowed
 
 import audit
 from core.config import Settings, get_settings
-from states.calendar import WorkCalendar, default_calendar
+from states.calendar import CalendarYearMissing, WorkCalendar, default_calendar
 from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
 from states.codes import ConsultationParty
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
@@ -71,8 +71,8 @@ def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCal
     if row.fee_notified_on and settings.fee_stops_clock:
         try:
             bound = calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
-        except Exception:
-            bound = row.fee_notified_on
+        except CalendarYearMissing:
+            bound = row.fee_notified_on  # compute_clock reports the missing year itself
         stops.append(Stop("fee", "等待缴纳费用", row.fee_notified_on, row.fee_paid_on, bound))
     return Ledger(received_on=row.received_on, supplement_requested_on=row.supplement_requested_on,
                   supplement_received_on=row.supplement_received_on, stops=tuple(stops),
@@ -261,6 +261,5 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     audit_data["due_on"] = clock.due_on
     _append_audit(ctx, event, from_state, audit_data)
     _queue(ctx, event, audit_data)
-    session.add(row)
     session.flush()
     return row
