@@ -6,13 +6,13 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from core.config import Settings
-from states.calendar import default_calendar
+from states.calendars import calendar_for
 from states.models import Decision, Request
 from states.service import allowed_events, clock_for, consultations_of
 
 
 def request_view(session: Session, row: Request, settings: Settings, *, full: bool = True) -> dict:
-    calendar = default_calendar()
+    calendar = calendar_for(session, settings)
     clock = clock_for(session, row, calendar, settings)
     today = settings.today()
     finished = row.replied_on is not None or row.state in ("withdrawn", "archived")
@@ -41,7 +41,7 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             "stopped": clock.stopped, "stopped_since": clock.stopped_since,
             "stopped_workdays": clock.stopped_workdays,
             "supplement_notice_due": clock.supplement_notice_due,
-            "error": clock.error,
+            "provisional": clock.provisional, "error": clock.error,
             "explanation_zh": "；".join(clock.explanation_zh),
             "explanation_en": "; ".join(clock.explanation_en),
         },

@@ -8,7 +8,39 @@ app = typer.Typer(help="Gongkai (公开): 依申请公开 workflow engine.", no_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit chain.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+calendar_app = typer.Typer(help="Working-day calendars (国务院节假日安排).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(calendar_app, name="calendar")
+
+
+@calendar_app.command("load")
+def calendar_load(file: str, by: str = typer.Option(..., help="who loads it, e.g. staff:li.na")) -> None:
+    """Load a year's official holiday notice (JSON) and recompute every open request's clock."""
+    import json
+
+    from rich.progress import Progress
+
+    from core.config import get_settings
+    from core.db import get_engine, session_scope
+    from states.calendar import YearFileError
+    from states.calendars import recompute_open_clocks, store_year
+
+    try:
+        with open(file, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        with session_scope() as session:
+            spec = store_year(session, doc, by)
+    except (OSError, ValueError, YearFileError) as exc:
+        typer.echo(f"not loaded: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with Progress(transient=True) as bar:
+        task = bar.add_task("recomputing open requests", total=None)
+        result = recompute_open_clocks(
+            get_engine(), actor=by, on=get_settings().today(),
+            reason=f"{spec.year}年节假日安排已加载：{doc['source']}",
+            progress=lambda n: bar.advance(task, n))
+    typer.echo(f"{spec.year} loaded; {result['checked']} open requests checked, "
+               f"{result['changed']} due dates changed")
 
 
 @db_app.command("upgrade")

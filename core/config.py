@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GONGKAI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GONGKAI_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(default=Path("data"), description="where the embedded SQLite file lives")
     database_url: str | None = Field(
@@ -21,12 +22,17 @@ class Settings(BaseSettings):
         "PostgreSQL: postgresql+psycopg://user@host/db",
     )
     timezone: str = "Asia/Shanghai"
+    # Pin "today" (tests; an operator replaying a missed day). None: the real date.
+    today_override: dt.date | None = Field(default=None, alias="GONGKAI_TODAY")
     # e.g. 2026-000123; {year} is the receipt year, {seq} the per-year counter.
     request_number_pattern: str = "{year}-{seq:06d}"
     # Working days the applicant is given to supply a 补正 (practice: configurable).
     supplement_period_days: int = Field(default=15, ge=1, le=60)
     # 国办函〔2020〕109号: whether the clock pauses while a fee is awaited (practice: yes).
     fee_stops_clock: bool = True
+    # Years after the last official calendar that may be counted Mon–Fri only, every deadline
+    # in them marked provisional. 0 (default): such a count fails loudly instead.
+    provisional_calendar_years: int = Field(default=0, ge=0, le=2)
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
     log_json: bool = True
@@ -39,6 +45,8 @@ class Settings(BaseSettings):
 
     def today(self) -> dt.date:
         """The agency's calendar date now (China Standard Time by default)."""
+        if self.today_override:
+            return self.today_override
         return dt.datetime.now(ZoneInfo(self.timezone)).date()
 
 

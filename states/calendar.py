@@ -56,14 +56,66 @@ def chinesecalendar_years() -> dict[int, YearSpec]:
     }
 
 
+class YearFileError(ValueError):
+    """A holiday-notice file that does not hold together; the message names the entry."""
+
+
+def _dates(entries, field: str, year: int) -> set[dt.date]:
+    out: set[dt.date] = set()
+    for entry in entries:
+        try:
+            if isinstance(entry, list) and len(entry) == 2:
+                first, last = dt.date.fromisoformat(entry[0]), dt.date.fromisoformat(entry[1])
+            else:
+                first = last = dt.date.fromisoformat(entry)
+        except (TypeError, ValueError):
+            raise YearFileError(f"{field}: {entry!r} is not a date or a [first, last] range") from None
+        if last < first:
+            raise YearFileError(f"{field}: range {entry!r} ends before it starts")
+        day = first
+        while day <= last:
+            if day.year != year:
+                raise YearFileError(f"{field}: {day} is not in {year}")
+            out.add(day)
+            day += dt.timedelta(days=1)
+    return out
+
+
+def parse_year_file(doc: dict) -> tuple[YearSpec, str]:
+    """A State Council notice as data: {"year", "source", "holidays": [date | [first, last]],
+    "makeup_workdays": [date]}. Checked so a typo cannot silently move every deadline."""
+    year = doc.get("year")
+    if not isinstance(year, int) or not 2000 <= year <= 2100:
+        raise YearFileError("year: must be a whole year such as 2027")
+    source = (doc.get("source") or "").strip()
+    if not source:
+        raise YearFileError("source: name the notice (e.g. 国务院办公厅关于2027年部分节假日安排的通知)")
+    holidays = _dates(doc.get("holidays") or [], "holidays", year)
+    makeup = _dates(doc.get("makeup_workdays") or [], "makeup_workdays", year)
+    if not holidays:
+        raise YearFileError("holidays: a year's notice always lists holidays")
+    if both := sorted(holidays & makeup):
+        raise YearFileError(f"makeup_workdays: {both[0]} is also listed as a holiday")
+    if weekdays := sorted(d for d in makeup if d.weekday() < 5):
+        raise YearFileError(f"makeup_workdays: {weekdays[0]} is a weekday; make-up days fall on weekends")
+    return YearSpec(year, frozenset(d for d in holidays if d.weekday() < 5), frozenset(makeup)), source
+
+
 class WorkCalendar:
-    def __init__(self, years: dict[int, YearSpec]):
+    def __init__(self, years: dict[int, YearSpec], provisional_years: int = 0):
         if not years:
             raise ValueError("a calendar needs at least one year")
         first = min(years)
         last = first
         while last + 1 in years:  # only a gap-free run of years can be counted across
             last += 1
+        years = {y: spec for y, spec in years.items() if y <= last}
+        # Where the agency allows it, the years after the last official one count Mon–Fri
+        # only, and every deadline reaching into them is shown as provisional.
+        self.provisional = frozenset(range(last + 1, last + 1 + provisional_years))
+        for y in self.provisional:
+            years[y] = YearSpec(y, frozenset(), frozenset())
+        last += provisional_years
         self.years = dict(years)
         self.first_year, self.last_year = first, last
         self.first_day = dt.date(first, 1, 1)
@@ -108,6 +160,25 @@ class WorkCalendar:
         return bisect_right(self._days, end.toordinal()) - bisect_right(self._days, start.toordinal())
 
 
+    def is_provisional(self, *days: dt.date) -> bool:
+        """Whether any year from the first to the last of `days` is only provisional."""
+        if not self.provisional or not days:
+            return False
+        return any(y in self.provisional for y in range(min(days).year, max(days).year + 1))
+
+
 @lru_cache
+def package_years() -> dict[int, YearSpec]:
+    return chinesecalendar_years()
+
+
+@lru_cache(maxsize=8)
+def build_calendar(loaded: tuple[YearSpec, ...] = (), provisional_years: int = 0) -> WorkCalendar:
+    """The package's years overlaid with the agency's loaded notices (a loaded year wins)."""
+    years = dict(package_years())
+    years.update({spec.year: spec for spec in loaded})
+    return WorkCalendar(years, provisional_years)
+
+
 def default_calendar() -> WorkCalendar:
-    return WorkCalendar(chinesecalendar_years())
+    return build_calendar()

@@ -54,6 +54,7 @@ class Clock:
     stopped_workdays: int = 0
     supplement_notice_due: dt.date | None = None
     frozen_days_left: int | None = None
+    provisional: bool = False   # counted partly on a provisional (Mon–Fri only) year
     error: str | None = None
     explanation_zh: list[str] = field(default_factory=list)
     explanation_en: list[str] = field(default_factory=list)
@@ -152,6 +153,11 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
             clock.stopped_since = since
             clock.frozen_days_left = (calendar.workdays_between(since, clock.due_on)
                                       - calendar.workdays_between(since, bound))
+        clock.provisional = calendar.is_provisional(start, clock.due_on)
+        if clock.provisional:
+            clock.explanation_zh.append("涉及年度的节假日安排尚未公布，按暂定日历（仅周一至周五）计算，待正式安排加载后重算")
+            clock.explanation_en.append("counted on a provisional calendar (Mon–Fri only) for a year "
+                                        "whose official notice is not loaded; recomputed when it is")
         clock.explanation_zh.append(f"答复期限：{clock.due_on.isoformat()}")
         clock.explanation_en.append(f"reply due on {clock.due_on.isoformat()}")
     except CalendarYearMissing as missing:

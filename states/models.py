@@ -112,3 +112,14 @@ class RequestCounter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     year: int
     last: int = 0
+
+
+class CalendarYear(SQLModel, table=True):
+    """An official holiday notice loaded by the agency for a year chinesecalendar does not know."""
+    __tablename__ = "calendar_year"
+    year: int = Field(primary_key=True)
+    source: str
+    holidays: str = Field(sa_column=Column(Text, nullable=False))         # JSON list of dates
+    makeup_workdays: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of dates
+    loaded_at: dt.datetime
+    loaded_by: str

@@ -18,7 +18,8 @@ from statemachine.exceptions import TransitionNotAllowed
 
 import audit
 from core.config import Settings, get_settings
-from states.calendar import CalendarYearMissing, WorkCalendar, default_calendar
+from states.calendar import CalendarYearMissing, WorkCalendar
+from states.calendars import calendar_for
 from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
 from states.codes import ConsultationParty
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
@@ -83,8 +84,8 @@ def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCal
 
 def clock_for(session: Session, row: Request, calendar: WorkCalendar | None = None,
               settings: Settings | None = None) -> Clock:
-    calendar = calendar or default_calendar()
     settings = settings or get_settings()
+    calendar = calendar or calendar_for(session, settings)
     consultations = consultations_of(session, row.id)
     return compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
 
@@ -128,6 +129,28 @@ def _queue(ctx: Context, event: str, data: dict) -> None:
                                available_at=now, created_at=now))
 
 
+def apply_clock(session: Session, row: Request, ledger: Ledger, calendar: WorkCalendar, *,
+                actor: str, on: dt.date, reason: str) -> bool:
+    """Recompute a locked open request's clock outside any event (a calendar was loaded).
+
+    Audited as `recompute_clock` with the old and new due date when, and only when, it changed.
+    """
+    clock = compute_clock(ledger, calendar)
+    if clock.due_on == row.due_on:
+        return False
+    old = row.due_on
+    row.due_on = clock.due_on
+    row.version += 1
+    ev = audit.append(session, request_id=row.id, seq=row.audit_seq + 1, prev_hash=row.audit_head,
+                      on=on, actor=actor, event="recompute_clock", from_state=row.state,
+                      to_state=row.state,
+                      data={"old_due_on": old, "new_due_on": clock.due_on, "reason": reason,
+                            "provisional": clock.provisional})
+    row.audit_seq, row.audit_head = ev.seq, ev.hash
+    session.add(row)
+    return True
+
+
 def _refresh_clock(ctx: Context) -> Clock:
     consultations = consultations_of(ctx.session, ctx.row.id)
     clock = compute_clock(ledger_of(ctx.row, consultations, ctx.calendar, ctx.settings), ctx.calendar)
@@ -141,7 +164,7 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
             settings: Settings | None = None, calendar: WorkCalendar | None = None) -> Request:
     """接收: a new request, its first audit event, its clock. Caller commits (see `session_scope`)."""
     settings = settings or get_settings()
-    calendar = calendar or default_calendar()
+    calendar = calendar or calendar_for(session, settings)
     _check_date("received_on", received_on, settings.today(), None)
     now = _now()
     row = Request(number=_next_number(session, received_on.year, settings), state="received",
@@ -229,7 +252,7 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
             calendar: WorkCalendar | None = None, **data: Any) -> Request:
     """Fire `event` on request `request_id` as `actor`, effective `on`. Caller commits."""
     settings = settings or get_settings()
-    calendar = calendar or default_calendar()
+    calendar = calendar or calendar_for(session, settings)
     if event not in EVENTS:
         raise UnknownEvent(event, EVENTS)
     row = _lock(session, request_id)

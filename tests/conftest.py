@@ -5,6 +5,7 @@ Each PostgreSQL test gets its own schema (search_path), migrated by Alembic like
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 
@@ -18,6 +19,7 @@ from core.config import Settings
 from core.db import make_engine
 from core.migrate import upgrade
 
+TODAY = dt.date(2026, 12, 31)  # the tests' "today", so no result depends on the real date
 PG_URL = os.environ.get("GONGKAI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -73,7 +75,7 @@ def engine(db):
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(data_dir=tmp_path, log_json=True)
+    return Settings(data_dir=tmp_path, log_json=True, today_override=TODAY)
 
 
 @pytest.fixture
