@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from audit.models import AuditEvent
@@ -53,22 +54,32 @@ def event_hash(*, request_id: int, seq: int, recorded_at: str, on: str, actor: s
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, *, request_id: int, seq: int, prev_hash: str, on: dt.date | str,
-           actor: str, event: str, from_state: str | None, to_state: str,
-           data: dict[str, Any], recorded_at: dt.datetime | None = None) -> AuditEvent:
-    """Add event `seq` after `prev_hash`. The caller holds the lock on the chain head."""
+def _event_values(*, request_id: int, seq: int, prev_hash: str, on: dt.date | str, actor: str,
+                  event: str, from_state: str | None, to_state: str, data: dict[str, Any],
+                  recorded_at: dt.datetime | None = None) -> dict[str, Any]:
     recorded = (recorded_at or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="microseconds")
-    on_text = on.isoformat() if isinstance(on, dt.date) else on
-    data_text = canonical_json(data)
-    row = AuditEvent(request_id=request_id, seq=seq, recorded_at=recorded, on=on_text,
-                     actor=actor, event=event, from_state=from_state, to_state=to_state,
-                     data=data_text, prev_hash=prev_hash)
-    row.hash = event_hash(request_id=request_id, seq=seq, recorded_at=recorded, on=on_text,
-                          actor=actor, event=event, from_state=from_state, to_state=to_state,
-                          data=data_text, prev_hash=prev_hash)
+    values = {"request_id": request_id, "seq": seq, "recorded_at": recorded,
+              "on": on.isoformat() if isinstance(on, dt.date) else on, "actor": actor,
+              "event": event, "from_state": from_state, "to_state": to_state,
+              "data": canonical_json(data), "prev_hash": prev_hash}
+    values["hash"] = event_hash(**values)
+    return values
+
+
+def append(session: Session, **event: Any) -> AuditEvent:
+    """Add event `seq` after `prev_hash`. The caller holds the lock on the chain head."""
+    row = AuditEvent(**_event_values(**event))
     session.add(row)
     session.flush()
     return row
+
+
+def append_many(session: Session, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Bulk form of `append` for batch writers (one INSERT for many chains' next events)."""
+    values = [_event_values(**e) for e in events]
+    if values:
+        session.execute(insert(AuditEvent.__table__), values)
+    return values
 
 
 def history(session: Session, request_id: int) -> list[AuditEvent]:

@@ -11,6 +11,8 @@ import json
 from collections import defaultdict
 
 from sqlalchemy import Engine
+
+import audit
 from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
@@ -53,7 +55,7 @@ def recompute_open_clocks(engine: Engine, *, actor: str, reason: str, on: dt.dat
                           settings: Settings | None = None, batch: int = 2000,
                           progress=None) -> dict[str, int]:
     """Recompute every open request in batches; audit each one whose clock changed."""
-    from states.service import apply_clock, ledger_of  # the one door's own clock step
+    from states.service import ledger_of, recompute_clock  # the one door's own clock step
 
     settings = settings or get_settings()
     checked = changed = 0
@@ -70,10 +72,18 @@ def recompute_open_clocks(engine: Engine, *, actor: str, reason: str, on: dt.dat
             for c in session.exec(select(Consultation).where(
                     Consultation.request_id.in_([r.id for r in rows])).order_by(Consultation.id)):
                 by_request[c.request_id].append(c)
+            events = []
             for row in rows:
                 ledger = ledger_of(row, by_request[row.id], calendar, settings)
-                if apply_clock(session, row, ledger, calendar, actor=actor, on=on, reason=reason):
-                    changed += 1
+                event = recompute_clock(row, ledger, calendar, actor=actor, on=on, reason=reason)
+                if event:
+                    events.append(event)
+            written = audit.append_many(session, events)
+            heads = {w["request_id"]: (w["seq"], w["hash"]) for w in written}
+            for row in rows:
+                if row.id in heads:
+                    row.audit_seq, row.audit_head = heads[row.id]
+            changed += len(written)
             checked += len(rows)
             last_id = rows[-1].id
         if progress:

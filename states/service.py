@@ -129,26 +129,24 @@ def _queue(ctx: Context, event: str, data: dict) -> None:
                                available_at=now, created_at=now))
 
 
-def apply_clock(session: Session, row: Request, ledger: Ledger, calendar: WorkCalendar, *,
-                actor: str, on: dt.date, reason: str) -> bool:
+def recompute_clock(row: Request, ledger: Ledger, calendar: WorkCalendar, *, actor: str,
+                    on: dt.date, reason: str) -> dict | None:
     """Recompute a locked open request's clock outside any event (a calendar was loaded).
 
-    Audited as `recompute_clock` with the old and new due date when, and only when, it changed.
+    When the due date changed, updates the row (due date, version, chain head) and returns the
+    `recompute_clock` audit event to append with `audit.append_many` in the same transaction.
     """
     clock = compute_clock(ledger, calendar)
     if clock.due_on == row.due_on:
-        return False
-    old = row.due_on
+        return None
+    event = {"request_id": row.id, "seq": row.audit_seq + 1, "prev_hash": row.audit_head,
+             "on": on, "actor": actor, "event": "recompute_clock", "from_state": row.state,
+             "to_state": row.state,
+             "data": {"old_due_on": row.due_on, "new_due_on": clock.due_on, "reason": reason,
+                      "provisional": clock.provisional}}
     row.due_on = clock.due_on
     row.version += 1
-    ev = audit.append(session, request_id=row.id, seq=row.audit_seq + 1, prev_hash=row.audit_head,
-                      on=on, actor=actor, event="recompute_clock", from_state=row.state,
-                      to_state=row.state,
-                      data={"old_due_on": old, "new_due_on": clock.due_on, "reason": reason,
-                            "provisional": clock.provisional})
-    row.audit_seq, row.audit_head = ev.seq, ev.hash
-    session.add(row)
-    return True
+    return event
 
 
 def _refresh_clock(ctx: Context) -> Clock:
