@@ -18,6 +18,7 @@ from statemachine.exceptions import TransitionNotAllowed
 
 import audit
 from core.config import Settings, get_settings
+from core.logging import get_logger
 from states.calendar import CalendarYearMissing, WorkCalendar
 from states.calendars import calendar_for
 from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
@@ -26,6 +27,8 @@ from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, R
                            UnknownEvent)
 from states.machine import RequestMachine
 from states.models import Consultation, Decision, Outbox, Request, RequestCounter
+
+log = get_logger("states.service")
 
 EVENTS = sorted(str(e.id) for e in RequestMachine._events)
 
@@ -153,6 +156,8 @@ def _refresh_clock(ctx: Context) -> Clock:
     consultations = consultations_of(ctx.session, ctx.row.id)
     clock = compute_clock(ledger_of(ctx.row, consultations, ctx.calendar, ctx.settings), ctx.calendar)
     ctx.row.due_on = clock.due_on
+    if clock.error:
+        log.error("calendar_year_missing", request_number=ctx.row.number, problem=clock.error)
     return clock
 
 

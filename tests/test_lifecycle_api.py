@@ -125,8 +125,11 @@ def test_consultation_silence_may_be_recorded_only_after_it_lapses(client):
                opinion="consent")
     assert bad["detail"][0] == {"field": "consultation_id",
                                 "rule": "999 is not an open consultation of this request"}
+    assert c["consultations"][0]["lapses_on"] == "2026-03-24"
     ok = fire(client, rid, "close_consultation", "2026-03-24", consultation_id=cid, opinion="no_reply")
     assert ok["state"] == "reviewing" and ok["clock"]["stopped"] is False
+    # The lapsed consultation held the clock 15 working days: 30 Mar + 15, skipping 清明.
+    assert ok["clock"]["stopped_workdays"] == 15 and ok["due_on"] == "2026-04-21"
 
 
 def test_two_open_consultations_keep_the_request_consulting_until_the_last_closes(client):
