@@ -1,5 +1,5 @@
-"""Prefect flows and their schedules (outbox dispatcher, sweeps, reports).
+"""Prefect flows and their schedules (outbox dispatcher, sweeps, reports), and the plain functions they call.
 
-The flows arrive with issue 5; until then the outbox rows written by `states.service.advance`
-wait in the `outbox` table, and nothing here is imported by the API.
+`sweeps.sweep_lapses` is the business logic of `sweep_deadlines`; the Prefect flows and their
+schedules arrive with issue 5. Nothing here is imported by the API.
 """
