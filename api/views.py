@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+import json
+
 from sqlmodel import Session, select
 
 from core.config import Settings
@@ -69,7 +71,6 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
 
 
 def audit_view(ev) -> dict:
-    import json
     return {"seq": ev.seq, "recorded_at": ev.recorded_at, "on": ev.on, "actor": ev.actor,
             "event": ev.event, "from_state": ev.from_state, "to_state": ev.to_state,
             "data": json.loads(ev.data), "prev_hash": ev.prev_hash, "hash": ev.hash}

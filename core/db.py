@@ -50,10 +50,6 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> En
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @lru_cache
 def get_engine() -> Engine:
     return make_engine(get_settings().effective_database_url)

@@ -26,11 +26,15 @@ class Stop:
     label_zh: str
     start: dt.date
     end: dt.date | None     # None while still open
-    bound: dt.date          # the latest it can end (lapse date)
+    bound: dt.date | None   # the latest it can end (lapse date); None if its year is not loaded
 
     @property
     def effective_end(self) -> dt.date:
-        return self.end or self.bound
+        if self.end is not None:
+            return self.end
+        if self.bound is None:  # an open stop whose end cannot be counted yet
+            raise CalendarYearMissing(self.start.year + 1)
+        return self.bound
 
 
 @dataclass(frozen=True)

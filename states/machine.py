@@ -142,8 +142,9 @@ class RequestMachine(StateChart):
                      "while a fee is awaited the only decision is other_fee_unpaid")
         if outcome == "other_fee_unpaid":
             _require(state == "awaiting_fee", "outcome", "other_fee_unpaid needs a fee that is awaited")
-            _require(ctx.fee_deadline is not None and ctx.on > ctx.fee_deadline, "on",
-                     f"the applicant has until {ctx.fee_deadline} to pay")
+            _require(ctx.fee_deadline is not None, "on",
+                     "the payment deadline cannot be counted: its year's holiday calendar is not loaded")
+            _require(ctx.on > ctx.fee_deadline, "on", f"the applicant has until {ctx.fee_deadline} to pay")
         if outcome == "unavailable_unclear_after_supplement":
             _require(ctx.row.supplement_received_on is not None, "outcome",
                      "needs a supplement that was received (Art 30)")

@@ -65,19 +65,27 @@ class Context:
     recorded: dict[str, Any] = field(default_factory=dict)
 
 
+def fee_deadline(row: Request, calendar: WorkCalendar) -> dt.date | None:
+    """Last day to pay a noticed fee (working day 20 after the notice); None when no fee was
+    noticed or the calendar year it falls in is not loaded."""
+    if row.fee_notified_on is None:
+        return None
+    try:
+        return calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
+    except CalendarYearMissing:
+        return None
+
+
 def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCalendar,
               settings: Settings, *, closed: bool = False) -> Ledger:
     stops = []
     for c in consultations:
         label = "征求第三方意见" if c.party == ConsultationParty.third_party else "征求其他机关意见"
-        bound = c.lapses_on or c.sent_on
-        stops.append(Stop(c.party, label, c.sent_on, c.closed_on, bound))
+        stops.append(Stop(c.party, label, c.sent_on, c.closed_on, c.lapses_on))
     if row.fee_notified_on and settings.fee_stops_clock:
-        try:
-            bound = calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
-        except CalendarYearMissing:
-            bound = row.fee_notified_on  # compute_clock reports the missing year itself
-        stops.append(Stop("fee", "等待缴纳费用", row.fee_notified_on, row.fee_paid_on, bound))
+        # Without the year's calendar the bound is None and compute_clock reports the year.
+        stops.append(Stop("fee", "等待缴纳费用", row.fee_notified_on, row.fee_paid_on,
+                          fee_deadline(row, calendar)))
     return Ledger(received_on=row.received_on, supplement_requested_on=row.supplement_requested_on,
                   supplement_received_on=row.supplement_received_on, stops=tuple(stops),
                   extension_days=row.extension_days, extension_approved_by=row.extension_approved_by,
@@ -265,10 +273,8 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
 
     consultations = consultations_of(session, row.id)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
-    fee_deadline = None
-    if row.fee_notified_on:
-        fee_deadline = calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
-    ctx = Context(session, row, consultations, on, actor, clock, calendar, settings, fee_deadline)
+    ctx = Context(session, row, consultations, on, actor, clock, calendar, settings,
+                  fee_deadline(row, calendar))
 
     from_state = row.state
     machine = RequestMachine(model=row, state_field="state")
@@ -276,7 +282,11 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
         machine.send(event, ctx=ctx, data=data)
     except TransitionNotAllowed:
         raise EventNotAllowed(event, from_state, allowed_events(row)) from None
-    _record(ctx, event, data)
+    try:
+        _record(ctx, event, data)
+    except CalendarYearMissing as missing:
+        raise RuleViolation("on", f"{missing}; load that year's notice (gongkai calendar load) "
+                                  "or enable provisional years") from None
     row.last_event_on = on
     row.version += 1
     session.add(row)

@@ -16,7 +16,7 @@ import audit
 from core.config import Settings
 from states.calendar import YearFileError, parse_year_file
 from states.calendars import recompute_open_clocks, store_year
-from tests.conftest import TODAY, new_request
+from tests.conftest import TODAY, fire, new_request
 
 ROOT = Path(__file__).resolve().parent.parent
 # A made-up 2027 notice for the tests (the real one is not yet published as this is written).
@@ -91,3 +91,29 @@ def test_gongkai_calendar_load_from_the_command_line(tmp_path):
     bad.write_text(json.dumps({**YEAR_2027, "makeup_workdays": ["2027-02-15"]}), encoding="utf-8")
     refused = run("calendar", "load", str(bad), "--by", "staff:li.na")
     assert refused.returncode == 2 and "is a weekday" in refused.stderr
+
+
+def test_a_fee_noticed_in_late_december_before_2027_is_loaded_gives_a_clear_answer_not_a_500(client):
+    rid = new_request(client, received_on="2026-11-30")["id"]
+    fire(client, rid, "register", "2026-11-30")
+    fire(client, rid, "review", "2026-11-30")
+    noticed = fire(client, rid, "notify_fee", "2026-12-28", amount_yuan=100)
+    assert noticed["state"] == "awaiting_fee" and noticed["due_on"] is None
+    assert noticed["clock"]["error"].startswith("2027年的国务院节假日安排未加载")
+    refused = fire(client, rid, "decide", "2026-12-31", expect=422, outcome="other_fee_unpaid")
+    assert refused["detail"] == [{"field": "on", "rule": "the payment deadline cannot be counted: "
+                                  "its year's holiday calendar is not loaded"}]
+    assert fire(client, rid, "receive_fee", "2026-12-31")["state"] == "reviewing"
+
+
+def test_a_consultation_whose_lapse_date_falls_in_an_unloaded_year_is_refused_with_a_422(client):
+    rid = new_request(client, received_on="2026-11-30")["id"]
+    fire(client, rid, "register", "2026-11-30")
+    fire(client, rid, "review", "2026-11-30")
+    refused = fire(client, rid, "open_consultation", "2026-12-15", expect=422, party="agency",
+                   name="区财政局")
+    assert refused["detail"][0]["field"] == "on"
+    assert refused["detail"][0]["rule"].startswith("2027年的国务院节假日安排未加载")
+    assert "gongkai calendar load" in refused["detail"][0]["rule"]
+    events = client.get(f"/api/v1/requests/{rid}/history").json()["events"]
+    assert [e["event"] for e in events] == ["receive", "register", "review"]

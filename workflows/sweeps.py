@@ -17,10 +17,9 @@ from core.config import Settings, get_settings
 from core.db import session_scope
 from core.logging import get_logger
 from states.calendars import calendar_for
-from states.clock import FEE_PAYMENT_DAYS
 from states.errors import DomainError
 from states.models import Consultation, Request
-from states.service import advance
+from states.service import advance, fee_deadline
 
 ACTOR = "system:sweep_deadlines"
 log = get_logger("workflows.sweeps")
@@ -66,7 +65,7 @@ def sweep_lapses(engine: Engine, today: dt.date, settings: Settings | None = Non
             .order_by(Consultation.lapses_on, Consultation.id)).all()
         fees = [(r.id, r.number) for r in session.exec(select(Request).where(
             Request.state == "awaiting_fee", Request.fee_notified_on.is_not(None)))
-            if calendar.workday_after(r.fee_notified_on, FEE_PAYMENT_DAYS) < today]
+            if (deadline := fee_deadline(r, calendar)) is not None and deadline < today]
 
     for request_id, number in supplements:
         _step(engine, settings, result, result.no_supplement, request_id, number, "decide", today,
