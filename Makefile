@@ -3,8 +3,20 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Debian packages: a CJK font for PDF letters (WeasyPrint uses the system's pango) and
+# pdftoppm, which the tests use to turn a PDF letter into PNG pages.
+DEBS := fonts-noto-cjk poppler-utils
+SYSTEM_STAMP := $(VENV)/.system
 
-$(STAMP): pyproject.toml
+$(SYSTEM_STAMP):
+	@if command -v apt-get >/dev/null && ! dpkg -s $(DEBS) >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q --no-install-recommends $(DEBS) \
+	  || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $(DEBS); }; \
+	fi
+	mkdir -p $(VENV) && touch $(SYSTEM_STAMP)
+
+$(STAMP): pyproject.toml $(SYSTEM_STAMP)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 
 from api import errors
+from api.letters import router as letters_router
 from api.routes import router
 from core.config import Settings, get_settings
 from core.db import get_engine
@@ -24,6 +25,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.settings = settings
     errors.install(app)
     app.include_router(router)
+    app.include_router(letters_router)
     log = get_logger("api")
 
     @app.middleware("http")

@@ -14,6 +14,7 @@ from api.schemas import EVENT_BODIES, RequestCreate
 from api.views import audit_view, request_view
 from core.db import session_scope
 from core.logging import get_logger
+from replies.service import advance_and_issue
 from states import service
 from states.errors import RequestNotFound, UnknownEvent
 from states.models import STATES, Request
@@ -66,11 +67,12 @@ def post_event(request_id: int, event: str, session: SessionDep, actor: ActorDep
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
     data = parsed.model_dump(exclude={"on", "expected_version"}, mode="json")
     settings = http.app.state.settings
-    row = service.advance(session, request_id, event, actor, on=parsed.on,
-                          expected_version=parsed.expected_version, settings=settings, **data)
+    row, letters = advance_and_issue(session, request_id, event, actor, on=parsed.on,
+                                     expected_version=parsed.expected_version, settings=settings,
+                                     **data)
     session.commit()
     log.info("request_advanced", request_number=row.number, event_name=event, state=row.state,
-             actor=actor)
+             actor=actor, letters=[letter.kind for letter in letters])
     return request_view(session, row, settings)
 
 

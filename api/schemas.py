@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from states.codes import OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
+from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
 
 
 class Strict(BaseModel):
@@ -63,6 +63,9 @@ class ReceiveSupplementBody(EventBody):
 class OpenConsultationBody(EventBody):
     party: ConsultationParty
     name: str = Field(min_length=1, max_length=200)
+    matter: str | None = Field(default=None, max_length=5000,
+                               description="which information the opinion is sought on; "
+                                           "default: the request's description")
 
 
 class CloseConsultationBody(EventBody):
@@ -74,22 +77,33 @@ class CloseConsultationBody(EventBody):
 class ExtendBody(EventBody):
     days: int = Field(ge=1, le=20, description="working days, at most 20 (Art 33)")
     approved_by: str = Field(min_length=1, max_length=200)
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000,
+                        description="why the period cannot be met, quoted in the 延期答复告知书")
 
 
 class NotifyFeeBody(EventBody):
     amount_yuan: int = Field(gt=0)
-    basis: str | None = Field(default=None, max_length=2000)
+    basis: str = Field(min_length=1, max_length=2000,
+                       description="收费依据和标准, quoted in the 收费通知书")
+    how_to_pay: str = Field(min_length=1, max_length=2000,
+                            description="缴费方式, quoted in the 收费通知书")
 
 
 class DecideBody(EventBody):
     outcome: Literal[OUTCOME_CODES]  # type: ignore[valid-type]
     reason: str | None = Field(default=None, max_length=10_000)
     responsible_agency: str | None = Field(default=None, max_length=200)
+    correction: Literal[tuple(CORRECTIONS)] | None = Field(  # type: ignore[valid-type]
+        default=None, description="Art 41 correction reply (with outcome 'other')")
 
 
 class NoteBody(EventBody):
     note: str | None = Field(default=None, max_length=2000)
+
+
+class AskReasonsBody(EventBody):
+    note: str = Field(min_length=1, max_length=2000,
+                      description="why the number or frequency exceeds a reasonable range (Art 35)")
 
 
 class WithdrawBody(EventBody):
@@ -100,6 +114,6 @@ EVENT_BODIES: dict[str, type[EventBody]] = {
     "register": RegisterBody, "review": NoteBody, "request_supplement": RequestSupplementBody,
     "receive_supplement": ReceiveSupplementBody, "open_consultation": OpenConsultationBody,
     "close_consultation": CloseConsultationBody, "extend": ExtendBody,
-    "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
+    "ask_reasons": AskReasonsBody, "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
     "send_reply": NoteBody, "archive": NoteBody, "withdraw": WithdrawBody,
 }

@@ -1,45 +1,45 @@
-"""SQL that makes the database itself refuse to change or remove audit rows.
+"""SQL that makes the database itself refuse to change or remove append-only rows.
 
-Used by the Alembic migration; kept here so the audit room owns its own guarantees.
+Used by the Alembic migrations; kept here so the audit room owns its own guarantees. The
+audit log is the first such table; frozen letters (what was sent) are guarded the same way.
 """
 
 from __future__ import annotations
 
-SQLITE_GUARDS = [
-    """CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event
-       BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event
-       BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused'); END""",
-]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS audit_event_no_update",
-    "DROP TRIGGER IF EXISTS audit_event_no_delete",
-]
 
-POSTGRESQL_GUARDS = [
-    """CREATE OR REPLACE FUNCTION audit_event_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+def _sqlite(table: str) -> list[str]:
+    return [
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+       BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+       BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END""",
+    ]
+
+
+def _postgresql(table: str) -> list[str]:
+    return [
+        f"""CREATE OR REPLACE FUNCTION {table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
-         RAISE EXCEPTION 'audit_event is append-only: % refused', TG_OP
+         RAISE EXCEPTION '{table} is append-only: % refused', TG_OP
            USING ERRCODE = 'insufficient_privilege';
        END $$""",
-    """CREATE TRIGGER audit_event_no_update_delete BEFORE UPDATE OR DELETE ON audit_event
-       FOR EACH ROW EXECUTE FUNCTION audit_event_refuse()""",
-    """CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
-       FOR EACH STATEMENT EXECUTE FUNCTION audit_event_refuse()""",
-]
-POSTGRESQL_DROP = [
-    "DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event",
-    "DROP TRIGGER IF EXISTS audit_event_no_update_delete ON audit_event",
-    "DROP FUNCTION IF EXISTS audit_event_refuse()",
-]
+        f"""CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table}
+       FOR EACH ROW EXECUTE FUNCTION {table}_refuse()""",
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+       FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse()""",
+    ]
 
 
-def guard_statements(dialect: str) -> list[str]:
-    return {"sqlite": SQLITE_GUARDS, "postgresql": POSTGRESQL_GUARDS}[dialect]
+def guard_statements(dialect: str, table: str = "audit_event") -> list[str]:
+    return {"sqlite": _sqlite, "postgresql": _postgresql}[dialect](table)
 
 
-def drop_statements(dialect: str) -> list[str]:
-    return {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}[dialect]
+def drop_statements(dialect: str, table: str = "audit_event") -> list[str]:
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    return [f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+            f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table}",
+            f"DROP FUNCTION IF EXISTS {table}_refuse()"]
 
 
 def app_role_grants(role: str) -> list[str]:

@@ -7,13 +7,33 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Agency(BaseModel):
+    """The agency whose letters Gongkai writes (GONGKAI_AGENCY__NAME, GONGKAI_AGENCY__REVIEW_BODY …).
+
+    The defaults are placeholders that say so; every agency sets its own before going live.
+    """
+    name: str = "（请配置机关名称）人民政府"
+    abbr: str = Field(default="示", description="机关代字 used in the 文号")
+    letterhead: str = Field(default="", description="文头; empty: the agency name")
+    # {abbr} 机关代字, {year} receipt year, {seq} the request's per-year number, {code} letter code
+    doc_number_pattern: str = "{abbr}政信{code}〔{year}〕{seq}号"
+    address: str = "（请配置通讯地址）"
+    postcode: str = ""
+    phone: str = "（请配置联系电话）"
+    review_body: str = Field(default="（请配置行政复议机关）人民政府",
+                             description="复议机关 named in every remedy sentence")
+    court: str = Field(default="（请配置管辖法院）人民法院",
+                       description="the court named for 行政诉讼")
+    signature: str = Field(default="", description="落款; empty: the agency name")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GONGKAI_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+                                      populate_by_name=True, env_nested_delimiter="__")
 
     data_dir: Path = Field(default=Path("data"), description="where the embedded SQLite file lives")
     database_url: str | None = Field(
@@ -33,6 +53,9 @@ class Settings(BaseSettings):
     # Years after the last official calendar that may be counted Mon–Fri only, every deadline
     # in them marked provisional. 0 (default): such a count fails loudly instead.
     provisional_calendar_years: int = Field(default=0, ge=0, le=2)
+    agency: Agency = Field(default_factory=Agency)
+    # A folder whose files override the built-in letter templates of the same name.
+    templates_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
     log_json: bool = True

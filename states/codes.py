@@ -86,3 +86,10 @@ OUTCOMES: dict[str, OutcomeInfo] = {o.code: o for o in [
 ]}
 
 OUTCOME_CODES = tuple(OUTCOMES)
+
+# Art 41 replies to a request to correct a record about the applicant (decided as outcome "other").
+CORRECTIONS = {
+    "corrected": "经审核属实，予以更正",
+    "transferred": "不属于本机关职能范围，转送有权更正的行政机关处理",
+    "not_verified": "经审核，申请更正的内容与事实不符或证据不足，不予更正",
+}

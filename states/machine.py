@@ -9,7 +9,7 @@ from __future__ import annotations
 from statemachine import State, StateChart
 
 from states.clock import MAX_EXTENSION_DAYS
-from states.codes import OUTCOMES, ConsultationParty, Opinion
+from states.codes import CORRECTIONS, OUTCOMES, ConsultationParty, Opinion
 from states.errors import RuleViolation
 
 
@@ -47,6 +47,9 @@ class RequestMachine(StateChart):
                           | consulting.to.itself(internal=True, validators="check_close_consultation"))
     extend = (reviewing.to.itself(internal=True, validators="check_extend")
               | consulting.to.itself(internal=True, validators="check_extend"))
+    # Art 35: a request clearly excessive in number or frequency — ask the applicant for reasons
+    # (说明理由告知书). The answer leads to not_processed_excessive or a reasonable later date.
+    ask_reasons = reviewing.to.itself(internal=True, validators="check_ask_reasons")
     notify_fee = reviewing.to(awaiting_fee, validators="check_notify_fee")
     receive_fee = awaiting_fee.to(reviewing)
     decide = (reviewing.to(decided, validators="check_decide")
@@ -114,6 +117,12 @@ class RequestMachine(StateChart):
         _require(due is None or ctx.on <= due, "on",
                  f"an extension must be decided before the period runs out on {due}")
 
+    def check_ask_reasons(self, ctx, data):
+        _require(ctx.row.reasons_requested_on is None, "event",
+                 "the applicant is asked for reasons once per request (Art 35)")
+        _require(bool((data.get("note") or "").strip()), "note",
+                 "say why the number or frequency of requests exceeds a reasonable range (Art 35)")
+
     def check_notify_fee(self, ctx, data):
         amount = data.get("amount_yuan")
         _require(isinstance(amount, int) and amount > 0, "amount_yuan",
@@ -145,6 +154,11 @@ class RequestMachine(StateChart):
             _require(ctx.fee_deadline is not None, "on",
                      "the payment deadline cannot be counted: its year's holiday calendar is not loaded")
             _require(ctx.on > ctx.fee_deadline, "on", f"the applicant has until {ctx.fee_deadline} to pay")
+        if data.get("correction") is not None:
+            _require(outcome == "other", "correction",
+                     "an Art 41 correction reply is decided with outcome 'other'")
+            _require(data["correction"] in CORRECTIONS, "correction",
+                     f"must be one of {', '.join(CORRECTIONS)} (Art 41)")
         if outcome == "unavailable_unclear_after_supplement":
             _require(ctx.row.supplement_received_on is not None, "outcome",
                      "needs a supplement that was received (Art 30)")

@@ -45,6 +45,7 @@ class Request(SQLModel, table=True):
     supplement_items: str | None = None
     supplement_deadline: dt.date | None = None
     supplement_received_on: dt.date | None = None
+    reasons_requested_on: dt.date | None = None         # 说明理由 (Art 35)
     extension_days: int = 0                             # 延期答复
     extension_approved_by: str | None = None
     extended_on: dt.date | None = None
@@ -87,6 +88,7 @@ class Decision(SQLModel, table=True):
     outcome: str = Field(index=True)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     responsible_agency: str | None = None
+    correction: str | None = None                       # Art 41 reply: corrected / transferred / not_verified
     decided_on: dt.date = Field(index=True)
     decided_by: str
 
@@ -98,8 +100,10 @@ class Outbox(SQLModel, table=True):
     request_id: int = Field(foreign_key="request.id", index=True)
     kind: str
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="pending", index=True)     # pending / done / parked
+    status: str = Field(default="pending", index=True)     # pending / claimed / done / parked
     attempts: int = 0
+    claimed_by: str | None = None                          # the dispatcher run holding it
+    claimed_until: dt.datetime | None = None               # lease: after this, others may take it
     available_at: dt.datetime
     created_at: dt.datetime
     done_at: dt.datetime | None = None

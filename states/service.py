@@ -34,16 +34,13 @@ EVENTS = sorted(str(e.id) for e in RequestMachine._events)
 
 # Which side effects each event queues (run by workflows' outbox dispatcher).
 SIDE_EFFECTS: dict[str, list[str]] = {
-    "receive": [],
-    "register": ["render_letter:acknowledgement"],            # 登记回执
-    "request_supplement": ["render_letter:supplement_notice"],  # 补正告知书
-    "open_consultation": ["render_letter:consultation_request"],  # 征求意见书/函
-    "extend": ["render_letter:extension_notice"],             # 延期答复告知书
-    "notify_fee": ["render_letter:fee_notice"],               # 收费通知书
-    "decide": ["render_letter:decision_draft"],
     "send_reply": ["deliver_reply"],
     "archive": ["export_archive"],
 }
+# Letters are issued by the replies room on top of this door (it may import us, not we it).
+
+# Audit events that record a fact about a request without moving it (see `record_fact`).
+FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock")
 
 
 def _now() -> dt.datetime:
@@ -131,13 +128,18 @@ def _append_audit(ctx: Context, event: str, from_state: str | None, data: dict) 
     row.audit_seq, row.audit_head = ev.seq, ev.hash
 
 
-def _queue(ctx: Context, event: str, data: dict) -> None:
+def enqueue(session: Session, request_id: int, kind: str, payload: dict) -> Outbox:
+    """Queue a side effect in the caller's transaction; the outbox id is its idempotency key."""
     now = _now()
+    row = Outbox(request_id=request_id, kind=kind, payload=audit.canonical_json(payload),
+                 available_at=now, created_at=now)
+    session.add(row)
+    return row
+
+
+def _queue(ctx: Context, event: str, data: dict) -> None:
     for kind in SIDE_EFFECTS.get(event, []):
-        ctx.session.add(Outbox(request_id=ctx.row.id, kind=kind,
-                               payload=audit.canonical_json({"event": event, "seq": ctx.row.audit_seq,
-                                                             **data}),
-                               available_at=now, created_at=now))
+        enqueue(ctx.session, ctx.row.id, kind, {"event": event, "seq": ctx.row.audit_seq, **data})
 
 
 def recompute_clock(row: Request, ledger: Ledger, calendar: WorkCalendar, *, actor: str,
@@ -238,6 +240,8 @@ def _record(ctx: Context, event: str, data: dict) -> None:
         row.extension_days = data["days"]
         row.extension_approved_by = data["approved_by"].strip()
         row.extended_on = on
+    elif event == "ask_reasons":
+        row.reasons_requested_on = on
     elif event == "notify_fee":
         row.fee_notified_on, row.fee_amount_yuan = on, data["amount_yuan"]
     elif event == "receive_fee":
@@ -251,11 +255,28 @@ def _record(ctx: Context, event: str, data: dict) -> None:
         decision.outcome, decision.reason, decision.decided_on = outcome, reason, on
         decision.decided_by = ctx.actor
         decision.responsible_agency = data.get("responsible_agency")
+        decision.correction = data.get("correction")
         ctx.session.add(decision)
     elif event == "send_reply":
         row.replied_on = on
     elif event == "archive":
         row.archived_on = on
+
+
+def record_fact(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,
+                data: dict) -> audit.AuditEvent:
+    """Append an audit event that records a fact without moving the request (a letter issued,
+    its files rendered). Locks the row like `advance` so the chain stays linear. Caller commits."""
+    if event not in FACT_EVENTS:
+        raise UnknownEvent(event, list(FACT_EVENTS))
+    row = _lock(session, request_id)
+    ev = audit.append(session, request_id=row.id, seq=row.audit_seq + 1, prev_hash=row.audit_head,
+                      on=on, actor=actor, event=event, from_state=row.state, to_state=row.state,
+                      data=data)
+    row.audit_seq, row.audit_head = ev.seq, ev.hash
+    session.add(row)
+    session.flush()
+    return ev
 
 
 def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,

@@ -60,19 +60,20 @@ def _tamper(engine, backend: str, statement: str) -> None:
 def test_a_row_altered_behind_the_triggers_back_is_named_by_verify(client, engine, db):
     rid = _lifecycle(client)
     _tamper(engine, db[2], "UPDATE audit_event SET data = replace(data, 'disclosed', "
-                           "'withheld_state_secret') WHERE seq = 4")
+                           "'withheld_state_secret') WHERE event = 'decide'")
     history = client.get(f"/api/v1/requests/{rid}/history").json()
     assert history["verified"] is False
-    assert history["first_broken_seq"] == 4
-    assert history["problem"] == "event 4 was altered after it was written"
+    # receive 1, register 2, its 登记回执 issue_letter 3, review 4, decide 5
+    assert history["first_broken_seq"] == 5
+    assert history["problem"] == "event 5 was altered after it was written"
 
 
 def test_a_deleted_last_event_is_caught_by_the_head_kept_on_the_request(client, engine, db):
     rid = _lifecycle(client)
-    _tamper(engine, db[2], "DELETE FROM audit_event WHERE seq = 4")
+    _tamper(engine, db[2], "DELETE FROM audit_event WHERE event = 'decide'")
     history = client.get(f"/api/v1/requests/{rid}/history").json()
-    assert (history["verified"], history["first_broken_seq"]) == (False, 4)
-    assert history["problem"] == "events 4..4 are missing"
+    assert (history["verified"], history["first_broken_seq"]) == (False, 5)
+    assert history["problem"] == "events 5..5 are missing"
 
 
 def test_a_deleted_middle_event_breaks_the_chain_at_that_event(client, engine, db):
@@ -117,5 +118,7 @@ def test_each_step_queues_its_side_effect_in_the_same_transaction(client, engine
     rid = _lifecycle(client)
     with engine.connect() as conn:
         kinds = [r[0] for r in conn.execute(text("SELECT kind FROM outbox ORDER BY id"))]
-    assert kinds == ["render_letter:acknowledgement", "render_letter:decision_draft"]
+    # register issued the 登记回执: its DOCX and PDF are rendered by the outbox; deciding
+    # sends nothing until send_reply.
+    assert kinds == ["render_letter"]
     assert rid

@@ -97,7 +97,7 @@ def test_a_fee_noticed_in_late_december_before_2027_is_loaded_gives_a_clear_answ
     rid = new_request(client, received_on="2026-11-30")["id"]
     fire(client, rid, "register", "2026-11-30")
     fire(client, rid, "review", "2026-11-30")
-    noticed = fire(client, rid, "notify_fee", "2026-12-28", amount_yuan=100)
+    noticed = fire(client, rid, "notify_fee", "2026-12-28", amount_yuan=100, basis="按件计收", how_to_pay="银行转账")
     assert noticed["state"] == "awaiting_fee" and noticed["due_on"] is None
     assert noticed["clock"]["error"].startswith("2027年的国务院节假日安排未加载")
     refused = fire(client, rid, "decide", "2026-12-31", expect=422, outcome="other_fee_unpaid")
@@ -116,4 +116,4 @@ def test_a_consultation_whose_lapse_date_falls_in_an_unloaded_year_is_refused_wi
     assert refused["detail"][0]["rule"].startswith("2027年的国务院节假日安排未加载")
     assert "gongkai calendar load" in refused["detail"][0]["rule"]
     events = client.get(f"/api/v1/requests/{rid}/history").json()["events"]
-    assert [e["event"] for e in events] == ["receive", "register", "review"]
+    assert [e["event"] for e in events] == ["receive", "register", "issue_letter", "review"]

@@ -36,9 +36,9 @@ def test_32_threads_registering_one_request_one_succeeds_31_get_409(client, engi
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"event_not_allowed"}
     with Session(engine) as session:
         row = session.get(Request, rid)
-        assert (row.state, row.version, row.audit_seq) == ("registered", 2, 2)
+        assert (row.state, row.version, row.audit_seq) == ("registered", 2, 3)
         events = audit.history(session, rid)
-        assert [e.event for e in events] == ["receive", "register"]
+        assert [e.event for e in events] == ["receive", "register", "issue_letter"]
         assert audit.verify(session, rid, expected_head=(row.audit_seq, row.audit_head)).ok
 
 

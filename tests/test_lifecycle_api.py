@@ -21,23 +21,29 @@ def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_
     assert closed["state"] == "reviewing"
     # (4 Mar, 11 Mar] holds 5 working days, so the due date moves 5 working days later.
     assert closed["due_on"] == "2026-04-07"  # 4–6 April is the 清明 holiday
-    ext = fire(client, rid, "extend", "2026-03-20", days=15, approved_by="政务公开办主任 陈静")
+    ext = fire(client, rid, "extend", "2026-03-20", days=15, approved_by="政务公开办主任 陈静", reason="需要征求第三方意见")
     assert ext["extension"] == {"days": 15, "approved_by": "政务公开办主任 陈静", "on": "2026-03-20"}
     assert ext["due_on"] == "2026-04-28"
     d = fire(client, rid, "decide", "2026-04-01", outcome="disclosed")
     assert d["state"] == "decided" and d["decision"]["outcome"] == "disclosed"
+    no_findings = fire(client, rid, "send_reply", "2026-04-02", expect=422)
+    assert no_findings["detail"][0]["field"] == "findings"
+    client.put(f"/api/v1/requests/{rid}/letters/draft",
+               json={"findings": "您申请的信息由本机关制作", "provision": "现随本答复书提供"})
     assert fire(client, rid, "send_reply", "2026-04-02")["state"] == "replied"
     done = fire(client, rid, "archive", "2026-04-03")
     assert done["state"] == "archived" and done["allowed_events"] == []
 
     history = client.get(f"/api/v1/requests/{rid}/history").json()
     assert history["verified"] is True
+    # Each step that sends a letter is followed, in the same transaction, by its issue_letter.
     assert [e["event"] for e in history["events"]] == [
-        "receive", "register", "review", "open_consultation", "close_consultation", "extend",
-        "decide", "send_reply", "archive"]
-    assert [e["seq"] for e in history["events"]] == list(range(1, 10))
+        "receive", "register", "issue_letter", "review", "open_consultation", "issue_letter",
+        "close_consultation", "extend", "issue_letter", "decide", "send_reply", "issue_letter",
+        "archive"]
+    assert [e["seq"] for e in history["events"]] == list(range(1, 14))
     assert all(e["actor"] == "staff:zhang.wei" for e in history["events"])
-    assert history["events"][5]["data"]["due_on"] == "2026-04-28"
+    assert history["events"][7]["data"]["due_on"] == "2026-04-28"
 
 
 def test_a_refusal_needs_its_reason_and_counts_as_a_refusal(client):
@@ -92,13 +98,13 @@ def test_extension_is_at_most_20_days_once_and_needs_the_approver(client):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    too_long = fire(client, rid, "extend", "2026-03-20", expect=422, days=21, approved_by="陈静")
+    too_long = fire(client, rid, "extend", "2026-03-20", expect=422, days=21, approved_by="陈静", reason="需要征求第三方意见")
     assert too_long["detail"][0]["field"] == "days"
-    nobody = fire(client, rid, "extend", "2026-03-20", expect=422, days=10, approved_by=" ")
+    nobody = fire(client, rid, "extend", "2026-03-20", expect=422, days=10, approved_by=" ", reason="需要征求第三方意见")
     assert nobody["detail"][0]["field"] == "approved_by"
-    ok = fire(client, rid, "extend", "2026-03-20", days=20, approved_by="陈静")
+    ok = fire(client, rid, "extend", "2026-03-20", days=20, approved_by="陈静", reason="需要征求第三方意见")
     assert ok["due_on"] == "2026-04-28"
-    twice = fire(client, rid, "extend", "2026-03-23", expect=422, days=1, approved_by="陈静")
+    twice = fire(client, rid, "extend", "2026-03-23", expect=422, days=1, approved_by="陈静", reason="需要征求第三方意见")
     assert twice["detail"][0]["rule"] == "the reply period may be extended once only (Art 33)"
 
 
@@ -106,7 +112,7 @@ def test_an_extension_after_the_period_ran_out_is_refused(client):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    late = fire(client, rid, "extend", "2026-03-31", expect=422, days=5, approved_by="陈静")
+    late = fire(client, rid, "extend", "2026-03-31", expect=422, days=5, approved_by="陈静", reason="需要征求第三方意见")
     assert late["detail"][0] == {"field": "on",
                                  "rule": "an extension must be decided before the period runs out on 2026-03-30"}
 
@@ -152,9 +158,9 @@ def test_fee_notice_waits_for_payment_and_unpaid_fee_closes_the_request(client):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    bad = fire(client, rid, "notify_fee", "2026-03-05", expect=422, amount_yuan=0)
+    bad = fire(client, rid, "notify_fee", "2026-03-05", expect=422, amount_yuan=0, basis="按件计收", how_to_pay="银行转账")
     assert bad["detail"][0]["field"] == "amount_yuan"
-    f = fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收")
+    f = fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
     assert f["state"] == "awaiting_fee" and f["clock"]["stopped"] is True
     early = fire(client, rid, "decide", "2026-03-20", expect=422, outcome="other_fee_unpaid")
     assert early["detail"][0]["field"] == "on"

@@ -21,7 +21,8 @@ def test_a_lapsed_supplement_closes_the_request_and_a_second_run_changes_nothing
     assert (last["actor"], last["event"], last["on"]) == ("system:sweep_deadlines", "decide", "2026-03-11")
     second = sweep_lapses(engine, dt.date(2026, 3, 11), settings)
     assert second.changed == 0
-    assert len(client.get(f"/api/v1/requests/{rid}/history").json()["events"]) == 4
+    # receive, register, its 登记回执, request_supplement, its 补正告知书, decide
+    assert len(client.get(f"/api/v1/requests/{rid}/history").json()["events"]) == 6
 
 
 def test_a_lapsed_agency_consultation_resumes_the_clock_from_its_lapse_date(client, engine, settings):
@@ -43,7 +44,7 @@ def test_an_unpaid_fee_closes_as_other_fee_unpaid(client, engine, settings):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200)
+    fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
     assert sweep_lapses(engine, dt.date(2026, 4, 2), settings).changed == 0  # pay by 2 April
     assert sweep_lapses(engine, dt.date(2026, 4, 3), settings).fee_unpaid == ["2026-000001"]
     assert client.get(f"/api/v1/requests/{rid}").json()["decision"]["outcome"] == "other_fee_unpaid"

@@ -1,0 +1,120 @@
+"""Letter routes: the decision letter's draft and preview, and every issued letter in each format."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request as HttpRequest
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field
+
+from api.routes import ActorDep, SessionDep
+from api.schemas import Strict
+from replies import service as letters
+from replies.catalog import decision_spec
+from replies.formats import FORMATS, MEDIA_TYPES
+from states.errors import RequestNotFound
+from states.models import Request
+
+router = APIRouter(prefix="/api/v1/requests/{request_id}/letters", tags=["letters"])
+_TEXT = Field(default=None, max_length=10_000)
+
+
+class DraftBody(Strict):
+    """The parts of the decision letter staff write; the legal boilerplate is not editable."""
+    findings: str | None = _TEXT
+    reasons: str | None = _TEXT
+    withheld_parts: str | None = _TEXT
+    provision: str | None = _TEXT
+    where_public: str | None = _TEXT
+    public_interest_reason: str | None = _TEXT
+    attachments: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+        default=None, max_length=50)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+def _request(session, request_id: int) -> Request:
+    row = session.get(Request, request_id)
+    if row is None:
+        raise RequestNotFound(request_id)
+    return row
+
+
+def _url(request_id: int, letter_id: int, fmt: str) -> str:
+    return f"/api/v1/requests/{request_id}/letters/{letter_id}.{fmt}"
+
+
+def _draft_view(session, row: Request) -> dict | None:
+    draft = letters.draft_of(session, row.id)
+    decision = letters._decision(session, row.id)
+    spec = decision_spec(decision.outcome, decision.correction) if decision else None
+    return {"version": draft.version if draft else 0,
+            "parts": json.loads(draft.parts) if draft else {},
+            "updated_by": draft.updated_by if draft else None,
+            "frozen": row.state in letters.FROZEN_STATES,
+            "letter": ({"title": spec.title, "template": spec.template,
+                        "required_parts": list(spec.parts)} if spec else None)}
+
+
+@router.get("")
+def list_letters(request_id: int, session: SessionDep):
+    row = _request(session, request_id)
+    items = []
+    for letter, files in letters.letters_of(session, row.id):
+        have = {f.format for f in files}
+        items.append({
+            "id": letter.id, "kind": letter.kind, "title": letter.title,
+            "doc_number": letter.doc_number, "recipient": letter.recipient,
+            "issued_on": letter.issued_on, "issued_by": letter.issued_by,
+            "template": letter.template, "template_version": letter.template_version,
+            "files": [{"format": f.format, "sha256": f.sha256, "size": f.size,
+                       "url": _url(row.id, letter.id, f.format)} for f in files],
+            "pending_formats": [fmt for fmt in FORMATS if fmt not in have]})
+    return {"request_id": row.id, "number": row.number, "letters": items,
+            "draft": _draft_view(session, row)}
+
+
+@router.put("/draft")
+def put_draft(request_id: int, body: DraftBody, session: SessionDep, actor: ActorDep):
+    row = _request(session, request_id)
+    parts = body.model_dump(exclude_unset=True, exclude={"expected_version"})
+    letters.save_draft(session, row.id, actor, parts, expected_version=body.expected_version)
+    session.commit()
+    return _draft_view(session, row)
+
+
+@router.get("/draft/preview")
+def preview(request_id: int, session: SessionDep, http: HttpRequest,
+            format: Annotated[str, Query(pattern="^(html|docx)$",
+                                         description="html or docx; PDF is made after sending")] = "html",
+            on: dt.date | None = None):
+    _request(session, request_id)
+    spec, content = letters.preview(session, request_id, fmt=format, on=on,
+                                    settings=http.app.state.settings)
+    return Response(content, media_type=MEDIA_TYPES[format])
+
+
+@router.get("/{letter_id}.{fmt}")
+def download(request_id: int, letter_id: int, fmt: str, session: SessionDep):
+    if fmt not in FORMATS:
+        return JSONResponse(status_code=404, content={
+            "error": "not_found", "message": f"format '{fmt}' unknown; one of {', '.join(FORMATS)}",
+            "detail": [{"field": "format", "rule": f"one of {', '.join(FORMATS)}"}]})
+    _request(session, request_id)
+    try:
+        letter, file = letters.letter_file(session, request_id, letter_id, fmt)
+    except LookupError as missing:
+        return JSONResponse(status_code=404, content={"error": "not_found", "message": str(missing),
+                                                      "detail": []})
+    if file is None:
+        return JSONResponse(status_code=404, content={
+            "error": "not_rendered_yet", "detail": [],
+            "message": f"letter {letter_id} has no {fmt} yet: the outbox dispatcher renders it "
+                       "shortly after the letter is issued"})
+    filename = quote(f"{letter.doc_number}-{letter.title}.{fmt}")
+    return Response(file.content, media_type=MEDIA_TYPES[fmt], headers={
+        "X-Content-SHA256": file.sha256,
+        "Content-Disposition": f"inline; filename*=UTF-8''{filename}"})

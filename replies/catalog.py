@@ -1,0 +1,106 @@
+"""Which letters exist: for each notice and each decision, its title, template, 文号 code,
+addressee, remedy wording, and the parts staff must write (everything else is drafted from facts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from states.codes import CORRECTIONS, OUTCOMES
+
+# What each staff-written part is, for error messages and the API's schema.
+PARTS = {
+    "findings": "经审查/经检索的情况",
+    "reasons": "不予公开（或不予提供、不予处理）的理由",
+    "withheld_parts": "不予公开的部分",
+    "provision": "提供信息的方式和时间",
+    "where_public": "已主动公开信息的获取方式和途径",
+    "public_interest_reason": "不公开可能对公共利益造成重大影响的理由（第三十二条）",
+    "attachments": "附件清单",
+    # parts that come with the event that issues the notice
+    "items": "需要补正的事项",
+    "note": "说明",
+    "reason": "理由",
+    "basis": "收费依据和标准",
+    "how_to_pay": "缴费方式",
+}
+DRAFT_PARTS = ("findings", "reasons", "withheld_parts", "provision", "where_public",
+               "public_interest_reason", "attachments")
+
+
+@dataclass(frozen=True)
+class LetterSpec:
+    kind: str
+    title: str
+    template: str
+    code: str                 # 文号 code: 登 补 理 延 征 函 告 费 答
+    audience: str             # applicant / third_party / agency
+    remedy: str               # none / ordinary / refusal / partial
+    parts: tuple[str, ...] = ()
+
+
+def _notice(kind, title, code, audience="applicant", remedy="none", parts=()):
+    return LetterSpec(kind, title, f"notices/{kind}.html.j2", code, audience, remedy, tuple(parts))
+
+
+NOTICES: dict[str, LetterSpec] = {s.kind: s for s in [
+    _notice("acknowledgement", "政府信息公开申请登记回执", "登"),
+    _notice("supplement_notice", "政府信息公开申请补正告知书", "补", parts=["items"]),
+    _notice("reasons_notice", "政府信息公开申请说明理由告知书", "理", parts=["note"]),
+    _notice("extension_notice", "政府信息公开申请延期答复告知书", "延", parts=["reason"]),
+    _notice("consultation_third_party", "政府信息公开征求第三方意见书", "征", audience="third_party"),
+    _notice("consultation_agency", "政府信息公开征求意见函", "函", audience="agency"),
+    _notice("public_interest_notice", "第三方政府信息公开决定告知书", "告", audience="third_party",
+            remedy="ordinary", parts=["public_interest_reason"]),
+    _notice("fee_notice", "政府信息公开信息处理费收费通知书", "费", parts=["basis", "how_to_pay"]),
+]}
+# 视为放弃申请告知书: the letter of the decisions other_no_supplement and other_fee_unpaid; both
+# decision templates extend notices/abandonment_notice.html.j2.
+ABANDONMENT_TITLE = "视为放弃政府信息公开申请告知书"
+
+# Staff-written parts each decision needs; attachments are always optional.
+_DECISION_PARTS = {
+    "disclosed_already_public": ("findings", "where_public"),
+    "disclosed": ("findings", "provision"),
+    "partially_disclosed": ("findings", "provision", "withheld_parts", "reasons"),
+    "other_no_supplement": (),
+    "other_fee_unpaid": (),
+}
+
+
+def _decision_spec(outcome: str) -> LetterSpec:
+    info = OUTCOMES[outcome]
+    if outcome in ("other_no_supplement", "other_fee_unpaid"):
+        title = ABANDONMENT_TITLE
+    else:
+        title = "政府信息公开申请答复书"
+    remedy = "partial" if outcome == "partially_disclosed" else "refusal" if info.refusal else "ordinary"
+    parts = _DECISION_PARTS.get(outcome, ("findings", "reasons") if info.refusal else ("findings",))
+    return LetterSpec(f"decision:{outcome}", title, f"decisions/{outcome}.html.j2", "答",
+                      "applicant", remedy, parts)
+
+
+DECISIONS: dict[str, LetterSpec] = {o: _decision_spec(o) for o in OUTCOMES}
+CORRECTION_REPLIES: dict[str, LetterSpec] = {
+    c: LetterSpec(f"correction:{c}", "政府信息更正申请答复书", f"decisions/correction_{c}.html.j2",
+                  "答", "applicant", "ordinary", ("findings",))
+    for c in CORRECTIONS
+}
+
+
+def decision_spec(outcome: str, correction: str | None = None) -> LetterSpec:
+    return CORRECTION_REPLIES[correction] if correction else DECISIONS[outcome]
+
+
+def all_specs() -> list[LetterSpec]:
+    return [*NOTICES.values(), *DECISIONS.values(), *CORRECTION_REPLIES.values()]
+
+
+# Which notice an event issues (the decision letter is issued by send_reply, see service).
+NOTICE_OF_EVENT = {
+    "register": "acknowledgement",
+    "request_supplement": "supplement_notice",
+    "ask_reasons": "reasons_notice",
+    "extend": "extension_notice",
+    "notify_fee": "fee_notice",
+}

@@ -1,0 +1,72 @@
+"""Letters to HTML in a Jinja2 sandbox; an agency's folder overrides any built-in template.
+
+`ImmutableSandboxedEnvironment` refuses attribute access to Python internals
+(`''.__class__.__mro__`) and the loaders cannot leave their folders; `StrictUndefined`
+makes a field a template needs but the facts lack an error, never a blank in a legal letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import (ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, meta)
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from states.errors import RuleViolation
+
+BUILTIN = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    template: str
+    template_version: str  # sha256 over the sources of the template and all it extends/includes
+
+
+class TemplateProblem(RuleViolation):
+    """An agency-edited template that fails (sandbox refusal, missing field, syntax)."""
+
+    def __init__(self, template: str, problem: str):
+        super().__init__("template", f"{template}: {problem}")
+
+
+@lru_cache(maxsize=8)
+def environment(override: Path | None) -> ImmutableSandboxedEnvironment:
+    loaders = [FileSystemLoader(str(override))] if override else []
+    loaders.append(FileSystemLoader(str(BUILTIN)))
+    return ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                                         autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def _sources(env, name: str, seen: set[str]) -> list[str]:
+    if name in seen:
+        return []
+    seen.add(name)
+    source, _, _ = env.loader.get_source(env, name)
+    out = [name + "\0" + source]
+    if not name.endswith(".j2"):
+        return out  # an included stylesheet: no further references
+    for ref in meta.find_referenced_templates(env.parse(source)):
+        if ref:
+            out += _sources(env, ref, seen)
+    return out
+
+
+def template_version(template: str, override: Path | None = None) -> str:
+    env = environment(override)
+    digest = hashlib.sha256("\n".join(sorted(_sources(env, template, set()))).encode()).hexdigest()
+    return f"sha256:{digest[:16]}"
+
+
+def render_html(template: str, facts: dict, override: Path | None = None) -> Rendered:
+    env = environment(override)
+    try:
+        html = env.get_template(template).render(**facts)
+        version = template_version(template, override)
+    except TemplateError as problem:  # SecurityError, UndefinedError, TemplateNotFound, syntax
+        raise TemplateProblem(template, f"{type(problem).__name__}: {problem}") from None
+    return Rendered(html, template, version)

@@ -1,0 +1,260 @@
+"""Issue, draft, preview and render letters — on top of the one door, in the caller's transaction.
+
+- `advance_and_issue` fires an event through `states.service.advance` and, in the same
+  transaction, issues the letters that event sends: the notice it documents, or at
+  `send_reply` the decision letter (plus, where a third party's objection was overridden in the
+  public interest, the Art 32 notice to it). Each issued letter's exact HTML, its SHA-256 and
+  the template name and version go into an `issue_letter` audit event.
+- DOCX and PDF are rendered later by the outbox (`render_files`), from the frozen HTML, and
+  recorded in a `render_letter` audit event: an API call never waits for more than the HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+import audit
+from core.config import Settings, get_settings
+from replies.catalog import (DRAFT_PARTS, NOTICE_OF_EVENT, NOTICES, PARTS, LetterSpec,
+                             decision_spec)
+from replies.facts import build_facts
+from replies.formats import FORMATS, convert
+from replies.models import Letter, LetterDraft, LetterFile
+from replies.render import render_html
+from states.calendar import WorkCalendar
+from states.calendars import calendar_for
+from states.codes import ConsultationParty, Opinion
+from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
+from states.models import Consultation, Decision, Request
+from states.service import advance, consultations_of, enqueue, fee_deadline, record_fact
+
+DEFERRED_FORMATS = ("docx", "pdf")       # rendered by the outbox, not on the API path
+FROZEN_STATES = ("replied", "archived", "withdrawn")
+RENDER_EFFECT = "render_letter"
+
+
+@dataclass
+class Planned:
+    spec: LetterSpec
+    recipient: str
+    parts: dict
+    consultation: Consultation | None = None
+    matter: str | None = None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _decision(session: Session, request_id: int) -> Decision | None:
+    return session.exec(select(Decision).where(Decision.request_id == request_id)).first()
+
+
+def draft_of(session: Session, request_id: int) -> LetterDraft | None:
+    return session.exec(select(LetterDraft).where(LetterDraft.request_id == request_id,
+                                                  LetterDraft.kind == "decision")).first()
+
+
+def draft_parts(session: Session, row: Request, decision: Decision | None) -> dict:
+    draft = draft_of(session, row.id)
+    parts = json.loads(draft.parts) if draft else {}
+    if decision and decision.reason and not parts.get("reasons"):
+        parts["reasons"] = decision.reason  # the reason given at decide is the letter's default
+    return parts
+
+
+def _overridden_objections(consultations: list[Consultation], decision: Decision) -> list[Consultation]:
+    """Third parties who objected to a disclosure the agency decided anyway (Art 32 public interest)."""
+    if decision.outcome not in ("disclosed", "partially_disclosed"):
+        return []
+    return [c for c in consultations
+            if c.party == ConsultationParty.third_party and c.opinion == Opinion.objection]
+
+
+def _plan(session: Session, row: Request, event: str, data: dict) -> list[Planned]:
+    if event in NOTICE_OF_EVENT:
+        parts = {k: data.get(k) for k in ("note", "reason", "basis", "how_to_pay")}
+        if event == "request_supplement":
+            parts["items"] = data.get("items")
+        return [Planned(NOTICES[NOTICE_OF_EVENT[event]], row.applicant_name, parts)]
+    if event == "open_consultation":
+        c = consultations_of(session, row.id)[-1]
+        kind = ("consultation_third_party" if c.party == ConsultationParty.third_party
+                else "consultation_agency")
+        return [Planned(NOTICES[kind], c.name, {}, c, data.get("matter"))]
+    if event == "send_reply":
+        decision = _decision(session, row.id)
+        parts = draft_parts(session, row, decision)
+        planned = [Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
+                           parts)]
+        for c in _overridden_objections(consultations_of(session, row.id), decision):
+            planned.append(Planned(NOTICES["public_interest_notice"], c.name, parts, c))
+        return planned
+    return []
+
+
+def _check_parts(spec: LetterSpec, parts: dict) -> None:
+    for name in spec.parts:
+        value = parts.get(name)
+        if not value or (isinstance(value, str) and not value.strip()):
+            where = ("save it in the letter draft (PUT /api/v1/requests/{id}/letters/draft)"
+                     if name in DRAFT_PARTS else "send it with the event")
+            raise RuleViolation(name, f"the {spec.title} needs {PARTS[name]} ({name}): {where}")
+
+
+def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, settings: Settings,
+              calendar: WorkCalendar) -> dict:
+    return build_facts(spec=plan.spec, row=row, agency=settings.agency, issued_on=on,
+                       parts=plan.parts, recipient=plan.recipient,
+                       decision=_decision(session, row.id), consultation=plan.consultation,
+                       matter=plan.matter, fee_pay_by=fee_deadline(row, calendar),
+                       fee_stops_clock=settings.fee_stops_clock)
+
+
+def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.date,
+           settings: Settings, calendar: WorkCalendar) -> Letter:
+    _check_parts(plan.spec, plan.parts)
+    facts = facts_for(session, row, plan, on=on, settings=settings, calendar=calendar)
+    rendered = render_html(plan.spec.template, facts, settings.templates_dir)
+    now = _now()
+    letter = Letter(request_id=row.id, kind=plan.spec.kind, title=plan.spec.title,
+                    doc_number=facts["letter"]["doc_number"], recipient=plan.recipient,
+                    issued_on=on, issued_by=actor, template=rendered.template,
+                    template_version=rendered.template_version,
+                    facts=audit.canonical_json(facts), created_at=now)
+    session.add(letter)
+    session.flush()
+    content = rendered.html.encode("utf-8")
+    file = _store(session, letter, "html", content, now)
+    record_fact(session, row.id, "issue_letter", actor, on=on, data={
+        "letter_id": letter.id, "kind": letter.kind, "title": letter.title,
+        "doc_number": letter.doc_number, "recipient": letter.recipient,
+        "template": letter.template, "template_version": letter.template_version,
+        "format": "html", "sha256": file.sha256, "size": file.size, "html": rendered.html})
+    enqueue(session, row.id, RENDER_EFFECT, {"letter_id": letter.id})
+    return letter
+
+
+def _store(session: Session, letter: Letter, fmt: str, content: bytes, now: dt.datetime) -> LetterFile:
+    file = LetterFile(letter_id=letter.id, format=fmt, content=content,
+                      sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=now)
+    session.add(file)
+    session.flush()
+    return file
+
+
+def advance_and_issue(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,
+                      expected_version: int | None = None, settings: Settings | None = None,
+                      calendar: WorkCalendar | None = None, **data: Any) -> tuple[Request, list[Letter]]:
+    """`advance` plus the letters the event sends, all in the caller's transaction."""
+    settings = settings or get_settings()
+    calendar = calendar or calendar_for(session, settings)
+    if event == "send_reply":
+        # Check the letter can be written before anything moves: a clear 422, nothing half-done.
+        row = session.get(Request, request_id)
+        decision = _decision(session, request_id) if row else None
+        if decision:
+            spec = decision_spec(decision.outcome, decision.correction)
+            _check_parts(spec, draft_parts(session, row, decision))
+    row = advance(session, request_id, event, actor, on=on, expected_version=expected_version,
+                  settings=settings, calendar=calendar, **data)
+    letters = [_issue(session, row, plan, actor=actor, on=on, settings=settings, calendar=calendar)
+               for plan in _plan(session, row, event, data)]
+    return row, letters
+
+
+def save_draft(session: Session, request_id: int, actor: str, parts: dict,
+               expected_version: int | None = None) -> LetterDraft:
+    """Staff write the free parts of the decision letter; allowed until send_reply freezes it."""
+    row = session.get(Request, request_id)
+    if row is None:
+        raise RequestNotFound(request_id)
+    if row.state in FROZEN_STATES:
+        raise RuleViolation("draft", f"the request is {row.state}: its letters are frozen and "
+                                     "cannot be changed")
+    unknown = set(parts) - set(DRAFT_PARTS)
+    if unknown:
+        raise RuleViolation(sorted(unknown)[0], f"not a part staff write; one of {', '.join(DRAFT_PARTS)}")
+    draft = draft_of(session, request_id)
+    if draft is None:
+        draft = LetterDraft(request_id=request_id, kind="decision", parts="{}", version=0,
+                            updated_by=actor, updated_at=_now())
+    elif expected_version is not None and expected_version != draft.version:
+        raise ConcurrentChange(expected_version, draft.version)
+    merged = {**json.loads(draft.parts), **{k: v for k, v in parts.items()}}
+    draft.parts = json.dumps({k: v for k, v in merged.items() if v not in (None, "", [])},
+                             ensure_ascii=False, sort_keys=True)
+    draft.version += 1
+    draft.updated_by, draft.updated_at = actor, _now()
+    session.add(draft)
+    session.flush()
+    return draft
+
+
+def preview(session: Session, request_id: int, *, fmt: str = "html", on: dt.date | None = None,
+            settings: Settings | None = None) -> tuple[LetterSpec, bytes]:
+    """The decision letter as it would be sent today (nothing stored)."""
+    settings = settings or get_settings()
+    calendar = calendar_for(session, settings)
+    row = session.get(Request, request_id)
+    if row is None:
+        raise RequestNotFound(request_id)
+    decision = _decision(session, request_id)
+    if decision is None:
+        raise RuleViolation("outcome", "no decision yet: decide first, then preview its letter")
+    plan = Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
+                   draft_parts(session, row, decision))
+    _check_parts(plan.spec, plan.parts)
+    facts = facts_for(session, row, plan, on=on or settings.today(), settings=settings,
+                      calendar=calendar)
+    html = render_html(plan.spec.template, facts, settings.templates_dir).html
+    return plan.spec, convert(html, fmt, title=plan.spec.title)
+
+
+def letters_of(session: Session, request_id: int) -> list[tuple[Letter, list[LetterFile]]]:
+    letters = session.exec(select(Letter).where(Letter.request_id == request_id).order_by(Letter.id)).all()
+    out = []
+    for letter in letters:
+        files = session.exec(select(LetterFile).where(LetterFile.letter_id == letter.id)
+                             .order_by(LetterFile.id)).all()
+        out.append((letter, list(files)))
+    return out
+
+
+def letter_file(session: Session, request_id: int, letter_id: int, fmt: str) -> tuple[Letter, LetterFile | None]:
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.request_id != request_id:
+        raise LookupError(f"request {request_id} has no letter {letter_id}")
+    file = session.exec(select(LetterFile).where(LetterFile.letter_id == letter_id,
+                                                 LetterFile.format == fmt)).first()
+    return letter, file
+
+
+def render_files(session: Session, letter_id: int, *, actor: str, on: dt.date,
+                 formats: tuple[str, ...] = DEFERRED_FORMATS) -> dict[str, str]:
+    """Render a frozen letter's other formats from its HTML; idempotent (a format already stored
+    is kept, never replaced). Returns {format: sha256} of what this call added."""
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        raise LookupError(f"no letter {letter_id}")
+    existing = {f.format: f for f in session.exec(select(LetterFile)
+                                                  .where(LetterFile.letter_id == letter_id)).all()}
+    html = existing["html"].content.decode("utf-8")
+    added: dict[str, LetterFile] = {}
+    now = _now()
+    for fmt in formats:
+        if fmt in existing or fmt not in FORMATS:
+            continue
+        added[fmt] = _store(session, letter, fmt, convert(html, fmt, title=letter.title), now)
+    if added:
+        record_fact(session, letter.request_id, "render_letter", actor, on=on, data={
+            "letter_id": letter.id, "kind": letter.kind, "template": letter.template,
+            "template_version": letter.template_version, "from_html_sha256": existing["html"].sha256,
+            "files": {fmt: {"sha256": f.sha256, "size": f.size} for fmt, f in added.items()}})
+    return {fmt: f.sha256 for fmt, f in added.items()}
