@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
-from core.config import Settings
+from core.config import Agency, Settings
 from core.db import make_engine
 from core.migrate import upgrade
 
@@ -73,9 +73,15 @@ def engine(db):
     return db[0]
 
 
+# A realistic agency: a district government office, whose 复议机关 is the district government.
+AGENCY = Agency(name="杭州市西湖区人民政府办公室", abbr="西政办", review_body="杭州市西湖区人民政府",
+                court="杭州市西湖区人民法院", address="杭州市西湖区文三路1号", postcode="310012",
+                phone="0571-87000000")
+
+
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(data_dir=tmp_path, log_json=True, today_override=TODAY)
+    return Settings(data_dir=tmp_path, log_json=True, today_override=TODAY, agency=AGENCY)
 
 
 @pytest.fixture
