@@ -49,7 +49,7 @@ def _url(request_id: int, letter_id: int, fmt: str) -> str:
 
 def _draft_view(session, row: Request) -> dict | None:
     draft = letters.draft_of(session, row.id)
-    decision = letters._decision(session, row.id)
+    decision = letters.decision_of(session, row.id)
     spec = decision_spec(decision.outcome, decision.correction) if decision else None
     return {"version": draft.version if draft else 0,
             "parts": json.loads(draft.parts) if draft else {},

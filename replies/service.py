@@ -52,7 +52,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _decision(session: Session, request_id: int) -> Decision | None:
+def decision_of(session: Session, request_id: int) -> Decision | None:
     return session.exec(select(Decision).where(Decision.request_id == request_id)).first()
 
 
@@ -89,7 +89,7 @@ def _plan(session: Session, row: Request, event: str, data: dict) -> list[Planne
                 else "consultation_agency")
         return [Planned(NOTICES[kind], c.name, {}, c, data.get("matter"))]
     if event == "send_reply":
-        decision = _decision(session, row.id)
+        decision = decision_of(session, row.id)
         parts = draft_parts(session, row, decision)
         planned = [Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
                            parts)]
@@ -112,7 +112,7 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
               calendar: WorkCalendar) -> dict:
     return build_facts(spec=plan.spec, row=row, agency=settings.agency, issued_on=on,
                        parts=plan.parts, recipient=plan.recipient,
-                       decision=_decision(session, row.id), consultation=plan.consultation,
+                       decision=decision_of(session, row.id), consultation=plan.consultation,
                        matter=plan.matter, fee_pay_by=fee_deadline(row, calendar),
                        fee_stops_clock=settings.fee_stops_clock)
 
@@ -158,7 +158,7 @@ def advance_and_issue(session: Session, request_id: int, event: str, actor: str,
     if event == "send_reply":
         # Check the letter can be written before anything moves: a clear 422, nothing half-done.
         row = session.get(Request, request_id)
-        decision = _decision(session, request_id) if row else None
+        decision = decision_of(session, request_id) if row else None
         if decision:
             spec = decision_spec(decision.outcome, decision.correction)
             _check_parts(spec, draft_parts(session, row, decision))
@@ -205,7 +205,7 @@ def preview(session: Session, request_id: int, *, fmt: str = "html", on: dt.date
     row = session.get(Request, request_id)
     if row is None:
         raise RequestNotFound(request_id)
-    decision = _decision(session, request_id)
+    decision = decision_of(session, request_id)
     if decision is None:
         raise RuleViolation("outcome", "no decision yet: decide first, then preview its letter")
     plan = Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
 
 import pytest
+from docx import Document
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -89,6 +91,11 @@ def test_a_sent_decision_letter_is_frozen_and_its_bytes_never_change(client, eng
     docx, docx_sha = _download(client, rid, decision["id"], "docx")
     pdf, pdf_sha = _download(client, rid, decision["id"], "pdf")
     assert docx[:2] == b"PK" and pdf[:5] == b"%PDF-"
+    paragraphs = [p.text for p in Document(io.BytesIO(docx)).paragraphs]
+    assert paragraphs[:4] == ["杭州市西湖区人民政府办公室", "政府信息公开申请答复书",
+                              "西政办政信答〔2026〕1号", "李明："]
+    assert paragraphs[-2:] == ["杭州市西湖区人民政府办公室", "2026年3月23日"]
+    assert any(PRIOR_REVIEW_LAW in p for p in paragraphs)
     rendered = client.get(f"/api/v1/requests/{rid}/history").json()
     assert rendered["verified"] is True
     assert rendered["events"][-1]["data"]["files"] == {
