@@ -56,6 +56,22 @@ class Settings(BaseSettings):
     agency: Agency = Field(default_factory=Agency)
     # A folder whose files override the built-in letter templates of the same name.
     templates_dir: Path | None = None
+    # The outbox dispatcher (workflows/outbox.py): retries with exponential backoff, then parking.
+    outbox_max_attempts: int = Field(default=5, ge=1, le=50)
+    outbox_backoff_seconds: float = Field(default=30, ge=0)
+    outbox_lease_seconds: int = Field(default=300, ge=5, description="a claim older than this "
+                                      "is taken to be a dead dispatcher's and picked up again")
+    # sweep_deadlines: a request is "due soon" with this many working days left or fewer.
+    due_soon_days: int = Field(default=3, ge=0, le=20)
+    # Digests and replies by e-mail; unset host: digests are stored and viewable, not mailed.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "gongkai@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    # Who receives which digest: {"department:住建局": ["a@example.cn"], "assignee:王芳": [...]}
+    digest_recipients: dict[str, list[str]] = Field(default_factory=dict)
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "INFO"
     log_json: bool = True

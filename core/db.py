@@ -23,7 +23,17 @@ from core.config import get_settings
 def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _utc(dbapi_conn, _record):
+            # Timestamps are stored as UTC without an offset; make the session agree whatever
+            # the server's TimeZone setting is.
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET TIME ZONE 'UTC'")
+            dbapi_conn.commit()
+
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

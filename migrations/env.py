@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import audit.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import states.models  # noqa: F401
 import replies.models  # noqa: F401
+import workflows.models  # noqa: F401
 from core.db import make_engine
 from core.config import get_settings
 

@@ -55,6 +55,8 @@ class Request(SQLModel, table=True):
     replied_on: dt.date | None = None
     archived_on: dt.date | None = None
     last_event_on: dt.date
+    deadline_flag: str | None = Field(default=None, index=True)  # due_soon / overdue, by sweep_deadlines
+    flagged_on: dt.date | None = None
     created_at: dt.datetime
     version: int = 1
     audit_seq: int = 0                                   # the chain head lives on the locked row

@@ -40,7 +40,8 @@ SIDE_EFFECTS: dict[str, list[str]] = {
 # Letters are issued by the replies room on top of this door (it may import us, not we it).
 
 # Audit events that record a fact about a request without moving it (see `record_fact`).
-FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock")
+FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock", "deliver_reply",
+               "export_archive", "flag_deadline")
 
 
 def _now() -> dt.datetime:
@@ -277,6 +278,25 @@ def record_fact(session: Session, request_id: int, event: str, actor: str, *, on
     session.add(row)
     session.flush()
     return ev
+
+
+DEADLINE_FLAGS = ("due_soon", "overdue")
+
+
+def set_deadline_flag(session: Session, request_id: int, flag: str | None, actor: str, *,
+                      on: dt.date, data: dict) -> bool:
+    """Mark (or unmark) a request due soon / overdue, with a `flag_deadline` audit event.
+    Returns False, changing nothing, when the request already carries that flag."""
+    if flag is not None and flag not in DEADLINE_FLAGS:
+        raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none")
+    row = _lock(session, request_id)
+    if row.deadline_flag == flag:
+        return False
+    previous = row.deadline_flag
+    row.deadline_flag, row.flagged_on = flag, on
+    record_fact(session, request_id, "flag_deadline", actor, on=on,
+                data={"flag": flag, "previous": previous, **data})
+    return True
 
 
 def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,

@@ -1,4 +1,4 @@
-"""What happens by the passing of time, as plain functions the Prefect flows will call.
+"""What happens by the passing of time, as plain functions the Prefect flows call.
 
 Each lapse is closed through the one door with actor `system:sweep_deadlines`, one request per
 transaction, so one bad request never holds back the rest. `today` is a parameter: tests and an
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -17,12 +18,30 @@ from core.config import Settings, get_settings
 from core.db import session_scope
 from core.logging import get_logger
 from states.calendars import calendar_for
+from states.codes import ConsultationParty
 from states.errors import DomainError
 from states.models import Consultation, Request
 from states.service import advance, fee_deadline
 
 ACTOR = "system:sweep_deadlines"
 log = get_logger("workflows.sweeps")
+# Art 34: another agency's silence counts as consent; Art 32: a third party's silence leaves the
+# decision to the agency. Both stop the clock only until the lapse date.
+SILENCE_NOTE = {
+    ConsultationParty.agency: "逾期未提出意见，视为同意公开（条例第三十四条）",
+    ConsultationParty.third_party: "逾期未提出意见，由本机关依法决定是否公开（条例第三十二条）",
+}
+
+
+@dataclass(frozen=True)
+class Lapse:
+    """One lapse found on `today`, to close through the one door."""
+    kind: str              # no_supplement / consultation / fee_unpaid
+    request_id: int
+    number: str
+    event: str
+    on: dt.date
+    data: dict
 
 
 @dataclass
@@ -36,48 +55,72 @@ class SweepResult:
     def changed(self) -> int:
         return len(self.no_supplement) + len(self.consultations_lapsed) + len(self.fee_unpaid)
 
-
-def _step(engine: Engine, settings: Settings, result: SweepResult, bucket: list[str],
-          request_id: int, number: str, event: str, on: dt.date, **data) -> None:
-    try:
-        with session_scope(engine) as session:
-            advance(session, request_id, event, ACTOR, on=on, settings=settings, **data)
-        bucket.append(number)
-    except DomainError as exc:  # e.g. staff acted meanwhile: the request is no longer lapsed
-        result.failed[number] = str(exc)
-        log.warning("sweep_step_refused", request_number=number, event_name=event, problem=str(exc))
+    def bucket(self, kind: str) -> list[str]:
+        return {"no_supplement": self.no_supplement, "consultation": self.consultations_lapsed,
+                "fee_unpaid": self.fee_unpaid}[kind]
 
 
-def sweep_lapses(engine: Engine, today: dt.date, settings: Settings | None = None) -> SweepResult:
-    """Close lapsed 补正 periods, lapsed consultations and unpaid fees as of `today`."""
+def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None) -> list[Lapse]:
+    """Lapsed 补正 periods, consultations and fee periods as of `today`, oldest first."""
     settings = settings or get_settings()
-    result = SweepResult()
+    found: list[Lapse] = []
     with session_scope(engine) as session:
         calendar = calendar_for(session, settings)
-        supplements = session.exec(select(Request.id, Request.number).where(
-            Request.state == "awaiting_supplement", Request.supplement_deadline < today)).all()
-        consultations = session.exec(
-            select(Consultation.id, Consultation.lapses_on, Request.id, Request.number,
-                   Request.last_event_on)
-            .join(Request, Request.id == Consultation.request_id)
-            .where(Request.state == "consulting", Consultation.closed_on.is_(None),
-                   Consultation.lapses_on <= today)
-            .order_by(Consultation.lapses_on, Consultation.id)).all()
-        fees = [(r.id, r.number) for r in session.exec(select(Request).where(
-            Request.state == "awaiting_fee", Request.fee_notified_on.is_not(None)))
-            if (deadline := fee_deadline(r, calendar)) is not None and deadline < today]
+        for rid, number in session.exec(select(Request.id, Request.number).where(
+                Request.state == "awaiting_supplement", Request.supplement_deadline < today)
+                .order_by(Request.id)):
+            found.append(Lapse("no_supplement", rid, number, "decide", today,
+                               {"outcome": "other_no_supplement", "reason": "申请人逾期未补正"}))
+        for cid, party, lapses_on, rid, number, last_on in session.exec(
+                select(Consultation.id, Consultation.party, Consultation.lapses_on, Request.id,
+                       Request.number, Request.last_event_on)
+                .join(Request, Request.id == Consultation.request_id)
+                .where(Request.state == "consulting", Consultation.closed_on.is_(None),
+                       Consultation.lapses_on <= today)
+                .order_by(Consultation.lapses_on, Consultation.id)):
+            # The stop ends on the lapse date, not on the day the sweep noticed it.
+            found.append(Lapse("consultation", rid, number, "close_consultation",
+                               max(lapses_on, last_on),
+                               {"consultation_id": cid, "opinion": "no_reply",
+                                "note": SILENCE_NOTE[ConsultationParty(party)]}))
+        for row in session.exec(select(Request).where(Request.state == "awaiting_fee",
+                                                      Request.fee_notified_on.is_not(None))
+                                .order_by(Request.id)):
+            deadline = fee_deadline(row, calendar)
+            if deadline is not None and deadline < today:
+                found.append(Lapse("fee_unpaid", row.id, row.number, "decide", today,
+                                   {"outcome": "other_fee_unpaid", "reason": "申请人逾期未缴纳费用"}))
+    return found
 
-    for request_id, number in supplements:
-        _step(engine, settings, result, result.no_supplement, request_id, number, "decide", today,
-              outcome="other_no_supplement", reason="申请人逾期未补正")
-    for consultation_id, lapses_on, request_id, number, last_on in consultations:
-        # The stop ends on the lapse date, not on the day the sweep noticed it.
-        _step(engine, settings, result, result.consultations_lapsed, request_id, number,
-              "close_consultation", max(lapses_on, last_on), consultation_id=consultation_id,
-              opinion="no_reply", note="逾期未答复（系统按期处理）")
-    for request_id, number in fees:
-        _step(engine, settings, result, result.fee_unpaid, request_id, number, "decide", today,
-              outcome="other_fee_unpaid", reason="申请人逾期未缴纳费用")
+
+def apply_lapse(engine: Engine, lapse: Lapse, settings: Settings | None = None) -> str | None:
+    """Close one lapse through the one door. Returns None, or why the door refused it."""
+    try:
+        with session_scope(engine) as session:
+            advance(session, lapse.request_id, lapse.event, ACTOR, on=lapse.on,
+                    settings=settings or get_settings(), **lapse.data)
+            session.commit()
+        return None
+    except DomainError as exc:  # e.g. staff acted meanwhile: the request is no longer lapsed
+        log.warning("sweep_step_refused", request_number=lapse.number, event_name=lapse.event,
+                    problem=str(exc))
+        return str(exc)
+
+
+def sweep_lapses(engine: Engine, today: dt.date, settings: Settings | None = None, *,
+                 run: Callable[[Lapse, Callable[[], str | None]], str | None] | None = None) -> SweepResult:
+    """Close lapsed 补正 periods, lapsed consultations and unpaid fees as of `today`.
+    `run` lets the Prefect flow wrap each step in a run named after the request."""
+    settings = settings or get_settings()
+    result = SweepResult()
+    for lapse in find_lapses(engine, today, settings):
+        def one(lapse=lapse) -> str | None:
+            return apply_lapse(engine, lapse, settings)
+        problem = run(lapse, one) if run else one()
+        if problem is None:
+            result.bucket(lapse.kind).append(lapse.number)
+        else:
+            result.failed[lapse.number] = problem
     log.info("sweep_lapses_done", today=today.isoformat(), changed=result.changed,
              failed=len(result.failed))
     return result
