@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.letters import router as letters_router
 from api.routes import router
+from api.supervision import router as supervision_router
 from core.config import Settings, get_settings
 from core.db import get_engine
 from core.logging import configure_logging, get_logger
@@ -26,6 +27,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     errors.install(app)
     app.include_router(router)
     app.include_router(letters_router)
+    app.include_router(supervision_router)
     log = get_logger("api")
 
     @app.middleware("http")

@@ -26,6 +26,7 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "days_left": days_left,
         "overdue": bool(not finished and row.due_on and today > row.due_on and not clock.stopped),
         "allowed_events": allowed_events(row),
+        "deadline_flag": row.deadline_flag,  # due_soon / overdue as of the last sweep_deadlines
     }
     if not full:
         return view
@@ -59,11 +60,12 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             "paid_on": row.fee_paid_on},
         "consultations": [
             {"id": c.id, "party": c.party, "name": c.name, "sent_on": c.sent_on,
-             "lapses_on": c.lapses_on, "closed_on": c.closed_on, "opinion": c.opinion}
+             "lapses_on": c.lapses_on, "closed_on": c.closed_on, "opinion": c.opinion,
+             "note": c.note}
             for c in consultations],
         "decision": None if decision is None else {
             "outcome": decision.outcome, "reason": decision.reason,
-            "responsible_agency": decision.responsible_agency,
+            "responsible_agency": decision.responsible_agency, "correction": decision.correction,
             "decided_on": decision.decided_on, "decided_by": decision.decided_by},
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from pathlib import Path
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
@@ -54,6 +55,28 @@ def configure_logging(level: str = "INFO", json: bool = True, stream=None) -> No
         logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stdout),
         cache_logger_on_first_use=False,
     )
+
+
+PREFECT_LOGGING_CONFIG = Path(__file__).with_name("prefect_logging.yml")
+
+
+def stdlib_json_formatter() -> logging.Formatter:
+    """A stdlib formatter that renders foreign records (Prefect's, uvicorn's) like our own lines:
+    one JSON object, same keys, personal identifiers masked."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(allow=["flow_run_name", "flow_run_id", "flow_name",
+                                               "task_run_name", "task_run_id"]),
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            mask_personal_data,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ])
 
 
 def get_logger(name: str | None = None):

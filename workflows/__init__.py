@@ -1,5 +1,14 @@
-"""Prefect flows and their schedules (outbox dispatcher, sweeps, reports), and the plain functions they call.
+"""Prefect flows and their schedules, and the plain functions they call (rooms: DESIGN.md).
 
-`sweeps.sweep_lapses` is the business logic of `sweep_deadlines`; the Prefect flows and their
-schedules arrive with issue 5. Nothing here is imported by the API.
+Plain functions (testable without Prefect): `outbox` (claim/process/dispatch), `effects`,
+`sweeps` (lapses), `deadlines` (flags and digests), `mail`. Prefect: `flows`, `serve`.
 """
+
+import os
+
+from core.logging import PREFECT_LOGGING_CONFIG
+
+# Before anything imports prefect: its console lines become structlog JSON like ours.
+os.environ.setdefault("PREFECT_LOGGING_SETTINGS_PATH", str(PREFECT_LOGGING_CONFIG))
+# An agency's server does not phone home.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

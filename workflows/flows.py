@@ -1,0 +1,98 @@
+"""The Prefect flows: `dispatch_outbox` (every minute) and `sweep_deadlines` (daily).
+
+No flow per request (DESIGN.md): the database is the truth and these flows only call the
+one door and plain functions. Each request's piece of work runs as a short sub-flow named and
+tagged with the request number (`request:2026-000123`), so the Prefect UI shows a request's
+automatic work. Flows are async: a sync flow pays ~1 s for Prefect's heartbeat thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, tags
+from sqlalchemy import Engine
+
+from core.config import Settings, get_settings
+from core.db import get_engine
+from core.logging import get_logger
+from workflows import effects  # noqa: F401  (registers the outbox effects)
+from workflows.deadlines import build_digests, flag_deadlines, mail_digests
+from workflows.outbox import Claimed, claim, park_exhausted, process, worker_name
+from workflows.sweeps import Lapse, apply_lapse, find_lapses
+
+log = get_logger("workflows.flows")
+_runtime: dict = {"engine": None, "settings": None}
+
+
+def use(engine: Engine | None = None, settings: Settings | None = None) -> None:
+    """Point the flows at an engine and settings (tests; a replay against another database)."""
+    _runtime.update(engine=engine, settings=settings)
+
+
+def _settings() -> Settings:
+    return _runtime["settings"] or get_settings()
+
+
+def _engine() -> Engine:
+    return _runtime["engine"] or get_engine()
+
+
+def request_tags(number: str, kind: str) -> list[str]:
+    return [f"request:{number}", kind]
+
+
+@flow(name="outbox-effect", flow_run_name="{kind} · {request_number}")
+async def outbox_effect(outbox_id: int, request_id: int, request_number: str, kind: str,
+                        payload: dict, attempts: int, worker: str, today: dt.date) -> str:
+    item = Claimed(outbox_id, request_id, request_number, kind, payload, attempts)
+    return process(_engine(), item, worker, settings=_settings(), today=today)
+
+
+@flow(name="dispatch_outbox")
+async def dispatch_outbox(limit: int = 50, today: dt.date | None = None) -> dict[str, list[int]]:
+    """Claim due outbox rows and run each one's effect (render, deliver, archive)."""
+    settings, engine = _settings(), _engine()
+    today = today or settings.today()
+    worker = worker_name()
+    park_exhausted(engine, settings)
+    result: dict[str, list[int]] = {"done": [], "retried": [], "parked": [], "lost": []}
+    for item in claim(engine, worker, limit=limit, lease_seconds=settings.outbox_lease_seconds):
+        with tags(*request_tags(item.request_number, item.kind)):
+            outcome = await outbox_effect(item.id, item.request_id, item.request_number, item.kind,
+                                          item.payload, item.attempts, worker, today)
+        result[outcome].append(item.id)
+    return result
+
+
+@flow(name="close-lapse", flow_run_name="{kind} · {request_number}")
+async def close_lapse(request_id: int, request_number: str, kind: str, event: str, on: dt.date,
+                      data: dict) -> str | None:
+    return apply_lapse(_engine(), Lapse(kind, request_id, request_number, event, on, data), _settings())
+
+
+@flow(name="sweep_deadlines")
+async def sweep_deadlines(today: dt.date | None = None) -> dict:
+    """Close lapsed periods through the one door, flag due-soon/overdue requests, build and
+    mail the digests. `today` defaults to the agency's date; pass one to replay a missed day."""
+    settings, engine = _settings(), _engine()
+    today = today or settings.today()
+    closed: dict[str, list[str]] = {"no_supplement": [], "consultation": [], "fee_unpaid": []}
+    failed: dict[str, str] = {}
+    for lapse in find_lapses(engine, today, settings):
+        with tags(*request_tags(lapse.number, lapse.kind)):
+            problem = await close_lapse(lapse.request_id, lapse.number, lapse.kind, lapse.event,
+                                        lapse.on, lapse.data)
+        if problem is None:
+            closed[lapse.kind].append(lapse.number)
+        else:
+            failed[lapse.number] = problem
+    flags = flag_deadlines(engine, today, settings)
+    digests = build_digests(engine, today, settings)
+    mailed = mail_digests(engine, today, settings)
+    summary = {"today": today.isoformat(), "closed": closed, "failed": failed,
+               "due_soon": flags.due_soon, "overdue": flags.overdue, "cleared": flags.cleared,
+               "digests": [d.id for d in digests], "mailed": mailed}
+    log.info("sweep_deadlines_done", **{k: v for k, v in summary.items() if k != "closed"},
+             closed=sum(map(len, closed.values())))
+    return summary
