@@ -73,6 +73,12 @@ class DispatchResult:
     lost: list[int] = field(default_factory=list)   # lease taken over by another dispatcher
 
 
+def _load_effects() -> None:
+    # workflows.effects registers the product's effects with @effect; it imports this module,
+    # so it is loaded on first use rather than at the top.
+    import workflows.effects  # noqa: F401
+
+
 class LostLease(Exception):
     pass
 
@@ -123,6 +129,7 @@ def process(engine: Engine, item: Claimed, worker: str, *, settings: Settings,
             today: dt.date, now: dt.datetime | None = None) -> str:
     """Run one claimed row's effect. Returns done / retried / parked / lost."""
     now = now or utcnow()
+    _load_effects()
     try:
         fn = EFFECTS.get(item.kind)
         if fn is None:
