@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml $(SYSTEM_STAMP)
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/gongkai serve
+	$(BIN)/gongkai run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -96,5 +96,85 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     uvicorn.run("api.app:app", host=host, port=port, log_config=None)
 
 
+def _wait_healthy(url: str, proc, timeout: float) -> bool:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+@app.command()
+def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> None:
+    """Embedded default: a local Prefect server (SQLite under ./data/prefect), the schedules
+    served, and the API — one command, stopped together with Ctrl-C."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from core.config import get_settings
+    from core.logging import PREFECT_LOGGING_CONFIG
+    from core.migrate import upgrade
+
+    settings = get_settings()
+    upgrade()
+    prefect_home = (settings.data_dir / "prefect").resolve()
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    api_url = f"http://127.0.0.1:{prefect_port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_API_URL": api_url,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_LOGGING_SETTINGS_PATH": str(PREFECT_LOGGING_CONFIG)}
+    bin_dir = os.path.dirname(sys.executable)
+    procs = [subprocess.Popen([os.path.join(bin_dir, "prefect"), "server", "start", "--host",
+                               "127.0.0.1", "--port", str(prefect_port)], env=env)]
+    if not _wait_healthy(f"{api_url}/health", procs[0], 120):
+        procs[0].terminate()
+        typer.echo(f"the local Prefect server did not start on port {prefect_port} "
+                   "(is another one running there?)", err=True)
+        raise typer.Exit(1)
+    procs.append(subprocess.Popen([sys.executable, "-m", "workflows.serve", "serve"], env=env))
+    procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app", "--host", host,
+                                   "--port", str(port), "--log-config",
+                                   str(PREFECT_LOGGING_CONFIG.with_name("uvicorn_logging.yml"))],
+                                  env=env))
+    typer.echo(f"Gongkai API:  http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)\n"
+               f"Prefect UI:   http://127.0.0.1:{prefect_port}  (schedules: dispatch_outbox every "
+               f"{settings.dispatch_interval_seconds} s, sweep_deadlines at '{settings.sweep_cron}' "
+               f"{settings.timezone})")
+    stop = {"now": False}
+
+    def _stop(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stop["now"] and all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    # Stopped by Ctrl-C/SIGTERM: success. One part died on its own: say so and fail.
+    raise typer.Exit(0 if stop["now"] else 1)
+
+
 if __name__ == "__main__":
     app()

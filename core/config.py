@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=30, ge=0)
     outbox_lease_seconds: int = Field(default=300, ge=5, description="a claim older than this "
                                       "is taken to be a dead dispatcher's and picked up again")
+    # Schedules of the Prefect deployments (workflows/serve.py).
+    dispatch_interval_seconds: int = Field(default=60, ge=1)
+    sweep_cron: str = Field(default="15 0 * * *", description="sweep_deadlines, in `timezone`")
     # sweep_deadlines: a request is "due soon" with this many working days left or fewer.
     due_soon_days: int = Field(default=3, ge=0, le=20)
     # Digests and replies by e-mail; unset host: digests are stored and viewable, not mailed.

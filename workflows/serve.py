@@ -1,0 +1,65 @@
+"""The schedules, served (embedded) or deployed to a work pool (scale-out): `gongkai-flows`.
+
+- `gongkai-flows serve`: this process registers the two deployments with the Prefect server at
+  PREFECT_API_URL and runs their scheduled runs itself (what `gongkai run` starts).
+- `gongkai-flows deploy --pool NAME`: registers the same deployments on a process work pool, so
+  any number of `prefect worker start --pool NAME` run them (scale-out).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from prefect.schedules import Cron, Interval
+
+from core.config import Settings, get_settings
+from core.logging import configure_logging
+from workflows.flows import dispatch_outbox, sweep_deadlines
+
+DEPLOYMENT = "gongkai"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+app = typer.Typer(help="Gongkai's Prefect schedules.", no_args_is_help=True)
+
+
+def schedules(settings: Settings) -> dict:
+    return {
+        "dispatch_outbox": (dispatch_outbox, "workflows/flows.py:dispatch_outbox",
+                            Interval(settings.dispatch_interval_seconds)),
+        "sweep_deadlines": (sweep_deadlines, "workflows/flows.py:sweep_deadlines",
+                            Cron(settings.sweep_cron, timezone=settings.timezone)),
+    }
+
+
+@app.command("serve")
+def serve_schedules() -> None:
+    """Run the schedules in this process (embedded default)."""
+    from prefect import serve
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    # One run of each at a time: on Prefect's embedded SQLite, overlapping runs of a short
+    # interval pile up and lock its database (measured with a 2 s interval).
+    deployments = [flow.to_deployment(name=DEPLOYMENT, schedule=schedule, tags=["gongkai"],
+                                      concurrency_limit=1)
+                   for flow, _, schedule in schedules(settings).values()]
+    serve(*deployments)
+
+
+@app.command("deploy")
+def deploy(pool: str = typer.Option(..., help="a Prefect work pool of type process"),
+           source: Path = typer.Option(PROJECT_ROOT, help="where workers find the code")) -> None:
+    """Register the deployments on a work pool; workers run them (scale-out)."""
+    from prefect import Flow
+
+    settings = get_settings()
+    for name, (_, entrypoint, schedule) in schedules(settings).items():
+        remote = Flow.from_source(source=str(source), entrypoint=entrypoint)
+        deployment_id = remote.deploy(name=DEPLOYMENT, work_pool_name=pool, schedule=schedule,
+                                      tags=["gongkai"], build=False, push=False,
+                                      print_next_steps=False)
+        typer.echo(f"{name}/{DEPLOYMENT} on pool {pool}: {deployment_id}")
+
+
+if __name__ == "__main__":
+    app()
