@@ -6,6 +6,7 @@ import hashlib
 import io
 import shutil
 import subprocess
+import sys
 
 import pytest
 from docx import Document
@@ -218,3 +219,9 @@ def test_unknown_letters_and_formats_are_404s_that_say_what_is_missing(client):
 
 def test_pdftoppm_is_installed_by_the_project_setup():
     assert shutil.which("pdftoppm") and shutil.which("pdftotext")
+
+
+def test_the_api_never_loads_prefect_so_it_can_never_wait_on_it():
+    probe = subprocess.run([sys.executable, "-c", "import sys, api.app; print('prefect' in sys.modules, "
+                            "'weasyprint' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert probe.stdout.split() == ["False", "False"]  # PDF rendering is the outbox's job too
