@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
 

@@ -12,11 +12,11 @@ import json
 import zipfile
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 import audit
 from replies.formats import MEDIA_TYPES
-from replies.service import RENDER_EFFECT, letters_of, render_files
+from replies.service import RENDER_EFFECT, letter_file, letters_of, render_files
 from states.models import Request
 from states.service import record_fact
 from workflows.mail import send_mail, smtp_configured
@@ -41,8 +41,7 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
         raise LookupError(f"request {row.number} has no decision letter to deliver")
     letter, _ = sent[-1]
     render_files(session, letter.id, actor=ctx.actor, on=ctx.today)  # no-op when already made
-    pdf = next(f for lt, fs in letters_of(session, row.id) if lt.id == letter.id
-               for f in fs if f.format == "pdf")
+    _, pdf = letter_file(session, row.id, letter.id, "pdf")
     if row.applicant_email and smtp_configured(ctx.settings):
         message_id = f"<outbox-{item.id}.{row.number}@gongkai>"
         send_mail(ctx.settings, to=[row.applicant_email], subject=f"{letter.title}（{letter.doc_number}）",

@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 from core.config import Settings, get_settings
 from core.db import get_engine
 from core.logging import get_logger
-from workflows import effects  # noqa: F401  (registers the outbox effects)
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
 from workflows.outbox import Claimed, claim, park_exhausted, process, worker_name
 from workflows.sweeps import Lapse, apply_lapse, find_lapses

@@ -171,18 +171,13 @@ def park_exhausted(engine: Engine, settings: Settings, now: dt.datetime | None =
 
 
 def dispatch_once(engine: Engine, settings: Settings | None = None, *, worker: str | None = None,
-                  limit: int = 50, today: dt.date | None = None,
-                  run: Callable[[Claimed, Callable[[], str]], str] | None = None) -> DispatchResult:
-    """Claim a batch and process it. `run` lets a caller wrap each row (the Prefect flow names a
-    run after the request); by default the row is processed directly."""
+                  limit: int = 50, today: dt.date | None = None) -> DispatchResult:
+    """Claim a batch and process it, without Prefect (the flow does the same, one sub-flow a row)."""
     settings = settings or get_settings()
     worker = worker or worker_name()
     today = today or settings.today()
     park_exhausted(engine, settings)
     result = DispatchResult()
     for item in claim(engine, worker, limit=limit, lease_seconds=settings.outbox_lease_seconds):
-        def one(item=item) -> str:
-            return process(engine, item, worker, settings=settings, today=today)
-        outcome = run(item, one) if run else one()
-        getattr(result, outcome).append(item.id)
+        getattr(result, process(engine, item, worker, settings=settings, today=today)).append(item.id)
     return result

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -107,16 +106,13 @@ def apply_lapse(engine: Engine, lapse: Lapse, settings: Settings | None = None) 
         return str(exc)
 
 
-def sweep_lapses(engine: Engine, today: dt.date, settings: Settings | None = None, *,
-                 run: Callable[[Lapse, Callable[[], str | None]], str | None] | None = None) -> SweepResult:
-    """Close lapsed 补正 periods, lapsed consultations and unpaid fees as of `today`.
-    `run` lets the Prefect flow wrap each step in a run named after the request."""
+def sweep_lapses(engine: Engine, today: dt.date, settings: Settings | None = None) -> SweepResult:
+    """Close lapsed 补正 periods, lapsed consultations and unpaid fees as of `today`, without
+    Prefect (the flow does the same, one sub-flow a request)."""
     settings = settings or get_settings()
     result = SweepResult()
     for lapse in find_lapses(engine, today, settings):
-        def one(lapse=lapse) -> str | None:
-            return apply_lapse(engine, lapse, settings)
-        problem = run(lapse, one) if run else one()
+        problem = apply_lapse(engine, lapse, settings)
         if problem is None:
             result.bucket(lapse.kind).append(lapse.number)
         else:
