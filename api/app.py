@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 
 from api import errors
+from api.calendar import router as calendar_router
 from api.letters import router as letters_router
 from api.routes import router
 from api.supervision import router as supervision_router
@@ -28,6 +29,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(router)
     app.include_router(letters_router)
     app.include_router(supervision_router)
+    app.include_router(calendar_router)
     log = get_logger("api")
 
     @app.middleware("http")

@@ -16,6 +16,7 @@ from api.schemas import Strict
 from replies import service as letters
 from replies.catalog import decision_spec
 from replies.formats import FORMATS, MEDIA_TYPES
+from states.codes import ServiceMethod
 from states.errors import RequestNotFound
 from states.models import Request
 
@@ -34,6 +35,22 @@ class DraftBody(Strict):
     attachments: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
         default=None, max_length=50)
     expected_version: int | None = Field(default=None, ge=1)
+
+
+class ServiceBody(Strict):
+    """送达: how and when the letter reached its addressee (送达回证, the signed-for date)."""
+    method: ServiceMethod = Field(description="in_person 当面, post 邮寄, email 电子邮件, website 网站/平台")
+    served_on: dt.date = Field(description="the day it reached the addressee (post: the signed-for "
+                                           "date on the return receipt or tracking)")
+    tracking_number: str | None = Field(default=None, max_length=100,
+                                        description="邮寄: the EMS/挂号信 number (required for post)")
+    note: str | None = Field(default=None, max_length=2000,
+                             description="required to correct an earlier record: why")
+
+
+def _service_view(rec) -> dict:
+    return {"method": rec.method, "served_on": rec.served_on, "tracking_number": rec.tracking_number,
+            "note": rec.note, "recorded_by": rec.recorded_by, "recorded_at": rec.recorded_at}
 
 
 def _request(session, request_id: int) -> Request:
@@ -63,18 +80,42 @@ def _draft_view(session, row: Request) -> dict | None:
 def list_letters(request_id: int, session: SessionDep):
     row = _request(session, request_id)
     items = []
+    services = letters.services_of(session, row.id)
     for letter, files in letters.letters_of(session, row.id):
         have = {f.format for f in files}
+        served = services.get(letter.id, [])
         items.append({
             "id": letter.id, "kind": letter.kind, "title": letter.title,
             "doc_number": letter.doc_number, "recipient": letter.recipient,
             "issued_on": letter.issued_on, "issued_by": letter.issued_by,
+            # the period this letter's service date starts (补正, consultation, fee), if any
+            "starts_period": letters.SERVICE_PERIOD_OF_KIND.get(letter.kind),
+            "service": _service_view(served[-1]) if served else None,
+            "service_pending": not served,
+            "service_history": [_service_view(r) for r in served],
             "template": letter.template, "template_version": letter.template_version,
             "files": [{"format": f.format, "sha256": f.sha256, "size": f.size,
                        "url": _url(row.id, letter.id, f.format)} for f in files],
             "pending_formats": [fmt for fmt in FORMATS if fmt not in have]})
     return {"request_id": row.id, "number": row.number, "letters": items,
             "draft": _draft_view(session, row)}
+
+
+@router.post("/{letter_id}/service")
+def record_service(request_id: int, letter_id: int, body: ServiceBody, session: SessionDep,
+                   actor: ActorDep, http: HttpRequest):
+    """送达: record how and when a letter reached its addressee. The period it gives the
+    recipient (补正, 15 working days to give an opinion, 20 to pay) runs from `served_on`."""
+    settings = http.app.state.settings
+    try:
+        letters.serve_letter(session, request_id, letter_id, method=body.method,
+                             served_on=body.served_on, tracking_number=body.tracking_number,
+                             note=body.note, actor=actor, settings=settings)
+    except LookupError as missing:
+        return JSONResponse(status_code=404, content={"error": "not_found", "message": str(missing),
+                                                      "detail": []})
+    session.commit()
+    return list_letters(request_id, session)
 
 
 @router.put("/draft")

@@ -10,21 +10,28 @@ from sqlmodel import Session, select
 from core.config import Settings
 from states.calendars import calendar_for
 from states.models import Decision, Request
-from states.service import allowed_events, clock_for, consultations_of
+from states.ledger import (clock_for, consultation_lapse, consultations_of,
+                           fee_deadline_presumed, supplement_deadline)
+from states.machine import FINISHED_STATES
+from states.service import allowed_events
 
 
 def request_view(session: Session, row: Request, settings: Settings, *, full: bool = True) -> dict:
     calendar = calendar_for(session, settings)
     clock = clock_for(session, row, calendar, settings)
     today = settings.today()
-    finished = row.replied_on is not None or row.state in ("withdrawn", "archived")
+    finished = row.replied_on is not None or row.state in FINISHED_STATES
     days_left = None if finished else clock.days_left(today, calendar)
     view = {
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
+        # counted partly on a provisional calendar year: may move when the notice is loaded
+        "due_on_provisional": clock.provisional,
+        "due_on_error": clock.error,
         "days_left": days_left,
-        "overdue": bool(not finished and row.due_on and today > row.due_on and not clock.stopped),
+        "overdue": bool(not finished and clock.overdue(today)),
+        "stopped": bool(not finished and clock.stopped_on(today)),
         "allowed_events": allowed_events(row),
         "deadline_flag": row.deadline_flag,  # due_soon / overdue as of the last sweep_deadlines
     }
@@ -41,7 +48,9 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "description": row.description, "requested_form": row.requested_form,
         "clock": {
             "start": clock.start, "due_on": clock.due_on, "days_left": days_left,
-            "stopped": clock.stopped, "stopped_since": clock.stopped_since,
+            "stopped": bool(not finished and clock.stopped_on(today)),
+            "stopped_since": clock.stopped_since if clock.stopped_on(today) else None,
+            "stop_lapses_on": clock.stop_bound, "stop_presumed": clock.presumed,
             "stopped_workdays": clock.stopped_workdays,
             "supplement_notice_due": clock.supplement_notice_due,
             "provisional": clock.provisional, "error": clock.error,
@@ -51,18 +60,17 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "supplement": None if row.supplement_requested_on is None else {
             "requested_on": row.supplement_requested_on,
             "items": (row.supplement_items or "").split("\n"),
-            "deadline": row.supplement_deadline, "received_on": row.supplement_received_on},
+            "served_on": row.supplement_served_on,
+            # until the notice's service date is recorded, counted from a presumed one
+            "deadline": row.supplement_deadline,
+            "deadline_presumed": supplement_deadline(row, calendar, settings)[1],
+            "deadline_provisional": calendar.is_provisional(row.supplement_deadline),
+            "received_on": row.supplement_received_on},
         "extension": None if not row.extension_days else {
             "days": row.extension_days, "approved_by": row.extension_approved_by,
             "on": row.extended_on},
-        "fee": None if row.fee_notified_on is None else {
-            "notified_on": row.fee_notified_on, "amount_yuan": row.fee_amount_yuan,
-            "paid_on": row.fee_paid_on},
-        "consultations": [
-            {"id": c.id, "party": c.party, "name": c.name, "sent_on": c.sent_on,
-             "lapses_on": c.lapses_on, "closed_on": c.closed_on, "opinion": c.opinion,
-             "note": c.note}
-            for c in consultations],
+        "fee": None if row.fee_notified_on is None else _fee_view(row, calendar, settings),
+        "consultations": [_consultation_view(c, calendar, settings) for c in consultations],
         "decision": None if decision is None else {
             "outcome": decision.outcome, "reason": decision.reason,
             "responsible_agency": decision.responsible_agency, "correction": decision.correction,
@@ -70,6 +78,21 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })
     return view
+
+
+def _fee_view(row: Request, calendar, settings: Settings) -> dict:
+    pay_by, presumed = fee_deadline_presumed(row, calendar, settings)
+    return {"notified_on": row.fee_notified_on, "amount_yuan": row.fee_amount_yuan,
+            "served_on": row.fee_served_on, "pay_by": pay_by, "pay_by_presumed": presumed,
+            "pay_by_provisional": calendar.is_provisional(pay_by), "paid_on": row.fee_paid_on}
+
+
+def _consultation_view(c, calendar, settings: Settings) -> dict:
+    lapse, presumed = consultation_lapse(c, calendar, settings)
+    return {"id": c.id, "party": c.party, "name": c.name, "sent_on": c.sent_on,
+            "letter_id": c.letter_id, "served_on": c.served_on, "lapses_on": lapse,
+            "lapse_presumed": presumed, "lapse_provisional": calendar.is_provisional(lapse),
+            "closed_on": c.closed_on, "opinion": c.opinion, "note": c.note}
 
 
 def audit_view(ev) -> dict:

@@ -50,9 +50,18 @@ class Settings(BaseSettings):
     supplement_period_days: int = Field(default=15, ge=1, le=60)
     # 国办函〔2020〕109号: whether the clock pauses while a fee is awaited (practice: yes).
     fee_stops_clock: bool = True
-    # Years after the last official calendar that may be counted Mon–Fri only, every deadline
-    # in them marked provisional. 0 (default): such a count fails loudly instead.
-    provisional_calendar_years: int = Field(default=0, ge=0, le=2)
+    # Years after the last official calendar counted on the provisional calendar (Mon–Fri less
+    # the statutory holidays), every date in them marked provisional until the notice is
+    # loaded. 0: such a count fails loudly instead (due date blank, events that must fix a date
+    # in that year refused).
+    provisional_calendar_years: int = Field(default=10, ge=0, le=50)
+    # Receipt dates before the regulations took effect are refused unless an agency migrating
+    # older cases sets an earlier date (the working-day calendar starts in 2004).
+    earliest_received_on: dt.date = Field(default=dt.date(2019, 5, 15), ge=dt.date(2004, 1, 1))
+    # Until a letter's service date (送达日) is recorded, the period it starts (补正, consultation,
+    # fee) is shown counted from a presumed service date this many working days after the
+    # letter was issued, marked as presumed; nothing lapses on a presumed date.
+    presumed_service_days: int = Field(default=0, ge=0, le=30)
     agency: Agency = Field(default_factory=Agency)
     # A folder whose files override the built-in letter templates of the same name.
     templates_dir: Path | None = None

@@ -37,22 +37,43 @@ class LetterSpec:
     audience: str             # applicant / third_party / agency
     remedy: str               # none / ordinary / refusal / partial
     parts: tuple[str, ...] = ()
+    # Dates the letter prints ("request.due_on" …): required ones must be known before it is
+    # issued (no letter is frozen with a blank date); any on a provisional calendar year adds
+    # the provisional-calendar sentence.
+    dates: tuple[str, ...] = ()
+    optional_dates: tuple[str, ...] = ()
 
 
-def _notice(kind, title, code, audience="applicant", remedy="none", parts=()):
-    return LetterSpec(kind, title, f"notices/{kind}.html.j2", code, audience, remedy, tuple(parts))
+def _notice(kind, title, code, audience="applicant", remedy="none", parts=(), dates=(),
+            optional_dates=()):
+    return LetterSpec(kind, title, f"notices/{kind}.html.j2", code, audience, remedy, tuple(parts),
+                      tuple(dates), tuple(optional_dates))
+
+
+# What each date a letter may print is, for error messages.
+DATES = {
+    "request.due_on": "答复期限",
+    "extension.new_due_on": "延长后的答复期限",
+    "supplement.deadline": "补正期限",
+    "fee.pay_by": "缴费期限",
+    "consultation.reply_by": "提出意见的期限",
+}
 
 
 NOTICES: dict[str, LetterSpec] = {s.kind: s for s in [
-    _notice("acknowledgement", "政府信息公开申请登记回执", "登"),
+    _notice("acknowledgement", "政府信息公开申请登记回执", "登", optional_dates=["request.due_on"]),
     _notice("supplement_notice", "政府信息公开申请补正告知书", "补", parts=["items"]),
     _notice("reasons_notice", "政府信息公开申请说明理由告知书", "理", parts=["note"]),
-    _notice("extension_notice", "政府信息公开申请延期答复告知书", "延", parts=["reason"]),
-    _notice("consultation_third_party", "政府信息公开征求第三方意见书", "征", audience="third_party"),
-    _notice("consultation_agency", "政府信息公开征求意见函", "函", audience="agency"),
+    _notice("extension_notice", "政府信息公开申请延期答复告知书", "延", parts=["reason"],
+            dates=["extension.new_due_on"]),
+    _notice("consultation_third_party", "政府信息公开征求第三方意见书", "征", audience="third_party",
+            optional_dates=["consultation.reply_by"]),
+    _notice("consultation_agency", "政府信息公开征求意见函", "函", audience="agency",
+            optional_dates=["consultation.reply_by"]),
     _notice("public_interest_notice", "第三方政府信息公开决定告知书", "告", audience="third_party",
             remedy="ordinary", parts=["public_interest_reason"]),
-    _notice("fee_notice", "政府信息公开信息处理费收费通知书", "费", parts=["basis", "how_to_pay"]),
+    _notice("fee_notice", "政府信息公开信息处理费收费通知书", "费", parts=["basis", "how_to_pay"],
+            optional_dates=["fee.pay_by"]),
 ]}
 # 视为放弃申请告知书: the letter of the decisions other_no_supplement and other_fee_unpaid; both
 # decision templates extend notices/abandonment_notice.html.j2.
@@ -76,8 +97,10 @@ def _decision_spec(outcome: str) -> LetterSpec:
         title = "政府信息公开申请答复书"
     remedy = "partial" if outcome == "partially_disclosed" else "refusal" if info.refusal else "ordinary"
     parts = _DECISION_PARTS.get(outcome, ("findings", "reasons") if info.refusal else ("findings",))
+    dates = {"other_no_supplement": ("supplement.deadline",),
+             "other_fee_unpaid": ("fee.pay_by",)}.get(outcome, ())
     return LetterSpec(f"decision:{outcome}", title, f"decisions/{outcome}.html.j2", "答",
-                      "applicant", remedy, parts)
+                      "applicant", remedy, parts, dates)
 
 
 DECISIONS: dict[str, LetterSpec] = {o: _decision_spec(o) for o in OUTCOMES}

@@ -25,6 +25,25 @@ def cn_date(d: dt.date | None) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else ""
 
 
+_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """15 → 十五, 20 → 二十, 7 → 七: periods are written in words in letters (1–99)."""
+    if n < 10:
+        return _DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else ""))
+
+
+def provisional_note(years: list[int]) -> str:
+    if not years:
+        return ""
+    named = "、".join(f"{y}年" for y in years)
+    return (f"本文书所载日期涉及的{named}节假日安排国务院尚未公布，系按暂定工作日历（周一至周五，"
+            "扣除法定节假日）计算；如与国务院公布的安排不一致，以据此重新计算的日期为准。")
+
+
 def clean_parts(parts: dict) -> dict:
     """Staff text is set into sentences the template closes: strip trailing punctuation."""
     out: dict = {}
@@ -59,9 +78,15 @@ def receipt_sentence(row: Request) -> str:
 def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt.date,
                 parts: dict, recipient: str, decision: Decision | None = None,
                 consultation: Consultation | None = None, matter: str | None = None,
-                fee_pay_by: dt.date | None = None, fee_stops_clock: bool = True) -> dict:
+                fee_pay_by: dt.date | None = None, fee_stops_clock: bool = True,
+                supplement_period_days: int | None = None,
+                provisional_years: list[int] | None = None) -> dict:
+    """The letter's facts. Periods a recipient is given run from its receipt of the letter, so
+    a notice states them in words; the computed last day appears only once the service date is
+    recorded (`reply_by`, `pay_by` are then set)."""
     parts = clean_parts(parts)
     info = OUTCOMES.get(decision.outcome) if decision else None
+    served = consultation is not None and consultation.served_on is not None
     return {
         "agency": {"name": agency.name, "letterhead": agency.letterhead or agency.name,
                    "address": agency.address, "postcode": agency.postcode, "phone": agency.phone,
@@ -77,16 +102,21 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
         "receipt": receipt_sentence(row),
         "supplement": {"requested_on": cn_date(row.supplement_requested_on),
                        "items": [i for i in (row.supplement_items or "").split("\n") if i.strip()],
-                       "deadline": cn_date(row.supplement_deadline),
+                       "period": cn_number(supplement_period_days) if supplement_period_days else "",
+                       "served_on": cn_date(row.supplement_served_on),
+                       "deadline": cn_date(row.supplement_deadline if row.supplement_served_on else None),
                        "received_on": cn_date(row.supplement_received_on)},
         "reasons_requested_on": cn_date(row.reasons_requested_on),
         "extension": {"days": row.extension_days, "approved_by": row.extension_approved_by or "",
                       "new_due_on": cn_date(row.due_on)},
         "fee": {"amount": row.fee_amount_yuan or 0, "notified_on": cn_date(row.fee_notified_on),
-                "pay_by": cn_date(fee_pay_by), "stops_clock": fee_stops_clock},
+                "served_on": cn_date(row.fee_served_on),
+                "pay_by": cn_date(fee_pay_by if row.fee_served_on else None),
+                "stops_clock": fee_stops_clock},
         "consultation": {"name": consultation.name if consultation else "",
                          "sent_on": cn_date(consultation.sent_on) if consultation else "",
-                         "reply_by": cn_date(consultation.lapses_on) if consultation else "",
+                         "served_on": cn_date(consultation.served_on) if served else "",
+                         "reply_by": cn_date(consultation.lapses_on) if served else "",
                          "matter": (matter or row.description).strip().rstrip(_TRAILING)},
         "decision": {"outcome": decision.outcome if decision else "",
                      "label": info.label if info else "", "basis": info.basis if info else "",
@@ -95,4 +125,5 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                      "decided_on": cn_date(decision.decided_on) if decision else ""},
         "parts": parts,
         "remedy": remedy_sentence(spec.remedy, agency, spec.title),
+        "calendar": {"provisional_note": provisional_note(provisional_years or [])},
     }

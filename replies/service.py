@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 import audit
 from core.config import Settings, get_settings
-from replies.catalog import (DRAFT_PARTS, NOTICE_OF_EVENT, NOTICES, PARTS, LetterSpec,
+from replies.catalog import (DATES, DRAFT_PARTS, NOTICE_OF_EVENT, NOTICES, PARTS, LetterSpec,
                              decision_spec)
 from replies.facts import build_facts
 from replies.formats import FORMATS, convert
@@ -31,8 +31,9 @@ from states.calendar import WorkCalendar
 from states.calendars import calendar_for
 from states.codes import ConsultationParty, Opinion
 from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
-from states.models import Consultation, Decision, Request
-from states.service import advance, consultations_of, enqueue, fee_deadline, record_fact
+from states.models import Consultation, Decision, Request, ServiceRecord
+from states.ledger import consultations_of, fee_deadline, supplement_period_days
+from states.service import advance, enqueue, record_fact, record_service
 
 DEFERRED_FORMATS = ("docx", "pdf")       # rendered by the outbox, not on the API path
 FROZEN_STATES = ("replied", "archived", "withdrawn")
@@ -108,13 +109,37 @@ def _check_parts(spec: LetterSpec, parts: dict) -> None:
             raise RuleViolation(name, f"the {spec.title} needs {PARTS[name]} ({name}): {where}")
 
 
+def _letter_dates(row: Request, plan: Planned, calendar: WorkCalendar, settings: Settings) -> dict:
+    """The raw date behind each date path a letter may print (None: not known)."""
+    c = plan.consultation
+    return {
+        "request.due_on": row.due_on,
+        "extension.new_due_on": row.due_on,
+        "supplement.deadline": row.supplement_deadline if row.supplement_served_on else None,
+        "fee.pay_by": fee_deadline(row, calendar, settings) if row.fee_served_on else None,
+        "consultation.reply_by": c.lapses_on if c is not None and c.served_on else None,
+    }
+
+
 def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, settings: Settings,
               calendar: WorkCalendar) -> dict:
+    dates = _letter_dates(row, plan, calendar, settings)
+    for path in plan.spec.dates:
+        if dates[path] is None:
+            raise RuleViolation("on", f"the {plan.spec.title} would be issued without its "
+                                f"{DATES[path]} ({path}): a calendar year it reaches is not loaded "
+                                "(gongkai calendar import) or the service date that starts it "
+                                "is not recorded; no letter is frozen with a blank date")
+    shown = [dates[p] for p in (*plan.spec.dates, *plan.spec.optional_dates) if dates[p]]
+    years = sorted({y for d in shown for y in calendar.provisional_years_in(d)})
     return build_facts(spec=plan.spec, row=row, agency=settings.agency, issued_on=on,
                        parts=plan.parts, recipient=plan.recipient,
                        decision=decision_of(session, row.id), consultation=plan.consultation,
-                       matter=plan.matter, fee_pay_by=fee_deadline(row, calendar),
-                       fee_stops_clock=settings.fee_stops_clock)
+                       matter=plan.matter, fee_pay_by=dates["fee.pay_by"],
+                       fee_stops_clock=settings.fee_stops_clock,
+                       supplement_period_days=(supplement_period_days(row, calendar, settings)
+                                               if row.supplement_requested_on else None),
+                       provisional_years=years)
 
 
 def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.date,
@@ -138,6 +163,9 @@ def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.
         "template": letter.template, "template_version": letter.template_version,
         "format": "html", "sha256": file.sha256, "size": file.size, "html": rendered.html})
     enqueue(session, row.id, RENDER_EFFECT, {"letter_id": letter.id})
+    if plan.consultation is not None and plan.consultation.letter_id is None:
+        plan.consultation.letter_id = letter.id  # its service date starts the consultation's 15 days
+        session.add(plan.consultation)
     return letter
 
 
@@ -258,3 +286,38 @@ def render_files(session: Session, letter_id: int, *, actor: str, on: dt.date,
             "template_version": letter.template_version, "from_html_sha256": existing["html"].sha256,
             "files": {fmt: {"sha256": f.sha256, "size": f.size} for fmt, f in added.items()}})
     return {fmt: f.sha256 for fmt, f in added.items()}
+
+
+# Which period a letter's service date starts (the rest are recorded as facts only).
+SERVICE_PERIOD_OF_KIND = {"supplement_notice": "supplement", "fee_notice": "fee",
+                          "consultation_third_party": "consultation",
+                          "consultation_agency": "consultation"}
+
+
+def serve_letter(session: Session, request_id: int, letter_id: int, *, method: str,
+                 served_on: dt.date, actor: str, tracking_number: str | None = None,
+                 note: str | None = None, settings: Settings | None = None):
+    """Record a letter's service (送达) through the one door; returns the service record."""
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.request_id != request_id:
+        if session.get(Request, request_id) is None:
+            raise RequestNotFound(request_id)
+        raise LookupError(f"request {request_id} has no letter {letter_id}")
+    period = SERVICE_PERIOD_OF_KIND.get(letter.kind)
+    consultation_id = None
+    if period == "consultation":
+        consultation_id = session.exec(select(Consultation.id).where(
+            Consultation.letter_id == letter.id)).first()
+    return record_service(session, request_id, letter_id=letter.id, issued_on=letter.issued_on,
+                          period=period, consultation_id=consultation_id, method=method,
+                          served_on=served_on, actor=actor, tracking_number=tracking_number,
+                          note=note, settings=settings)
+
+
+def services_of(session: Session, request_id: int) -> dict[int, list]:
+    """Every service record of a request's letters, oldest first, by letter id."""
+    out: dict[int, list] = {}
+    for rec in session.exec(select(ServiceRecord).where(ServiceRecord.request_id == request_id)
+                            .order_by(ServiceRecord.id)):
+        out.setdefault(rec.letter_id, []).append(rec)
+    return out

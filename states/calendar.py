@@ -2,8 +2,11 @@
 
 Built from `chinesecalendar`. Precomputed as a sorted table of working-day ordinals so that
 "working day n after D" and "working days in (A, B]" are a bisect each (O(log n)).
-Counting into a year the calendar does not hold raises `CalendarYearMissing`: a guessed
-deadline is worse than none.
+Years after the last official notice are counted on a *provisional* calendar (on by default):
+Monday–Friday less the statutory holidays that are known years ahead (全国年节及纪念日放假办法,
+as amended 2024), with the lunar and solar-term dates from `lunar_python` and `chinesecalendar`.
+Every date counted on such a year is marked provisional until the official notice is loaded.
+Counting into a year the calendar does not hold at all raises `CalendarYearMissing`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import chinese_calendar
+from lunar_python import Lunar
 
 
 class CalendarYearMissing(Exception):
@@ -54,6 +58,32 @@ def chinesecalendar_years() -> dict[int, YearSpec]:
                     frozenset(d for d in work if d.weekday() >= 5))
         for y, (hol, work) in years.items()
     }
+
+
+def statutory_holidays(year: int) -> frozenset[dt.date]:
+    """The holidays 全国年节及纪念日放假办法 (as amended 2024, in force 2025) fixes in advance:
+    元旦 1/1; 春节 除夕 to 初三 (4 days); 清明 (the solar term); 劳动节 5/1–5/2; 端午 (五月初五);
+    中秋 (八月十五); 国庆 10/1–10/3. The State Council's yearly notice adds bridge days and 调休,
+    which cannot be known in advance, so a calendar built on these alone is provisional."""
+    def solar(lunar: Lunar) -> dt.date:
+        s = lunar.getSolar()
+        return dt.date(s.getYear(), s.getMonth(), s.getDay())
+
+    new_year = Lunar.fromYmd(year, 1, 1)
+    spring = [solar(new_year.next(n)) for n in (-1, 0, 1, 2)]   # 除夕 is the day before 初一
+    qingming = [d for d, name in chinese_calendar.get_solar_terms(dt.date(year, 4, 1),
+                                                                  dt.date(year, 4, 30))
+                if name == "清明"]
+    days = {dt.date(year, 1, 1), *spring, *qingming, dt.date(year, 5, 1), dt.date(year, 5, 2),
+            solar(Lunar.fromYmd(year, 5, 5)), solar(Lunar.fromYmd(year, 8, 15)),
+            dt.date(year, 10, 1), dt.date(year, 10, 2), dt.date(year, 10, 3)}
+    return frozenset(d for d in days if d.year == year)
+
+
+def provisional_year(year: int) -> YearSpec:
+    """Mon–Fri less the statutory holidays: no bridge days, no 调休 (they are not known yet)."""
+    return YearSpec(year, frozenset(d for d in statutory_holidays(year) if d.weekday() < 5),
+                    frozenset())
 
 
 class YearFileError(ValueError):
@@ -103,19 +133,20 @@ def parse_year_file(doc: dict) -> tuple[YearSpec, str]:
 
 class WorkCalendar:
     def __init__(self, years: dict[int, YearSpec], provisional_years: int = 0):
+        """`years`: the official ones. `provisional_years`: how many years after the last
+        official one may be counted provisionally (any gap before it is filled the same way);
+        0: only a gap-free run of official years is counted, anything beyond fails loudly."""
         if not years:
             raise ValueError("a calendar needs at least one year")
         first = min(years)
-        last = first
-        while last + 1 in years:  # only a gap-free run of years can be counted across
-            last += 1
-        years = {y: spec for y, spec in years.items() if y <= last}
-        # Where the agency allows it, the years after the last official one count Mon–Fri
-        # only, and every deadline reaching into them is shown as provisional.
-        self.provisional = frozenset(range(last + 1, last + 1 + provisional_years))
-        for y in self.provisional:
-            years[y] = YearSpec(y, frozenset(), frozenset())
-        last += provisional_years
+        if provisional_years:
+            last = max(years) + provisional_years
+        else:
+            last = first
+            while last + 1 in years:
+                last += 1
+        self.provisional = frozenset(y for y in range(first, last + 1) if y not in years)
+        years = {y: years.get(y) or provisional_year(y) for y in range(first, last + 1)}
         self.years = dict(years)
         self.first_year, self.last_year = first, last
         self.first_day = dt.date(first, 1, 1)
@@ -160,11 +191,16 @@ class WorkCalendar:
         return bisect_right(self._days, end.toordinal()) - bisect_right(self._days, start.toordinal())
 
 
-    def is_provisional(self, *days: dt.date) -> bool:
-        """Whether any year from the first to the last of `days` is only provisional."""
+    def provisional_years_in(self, *days: dt.date | None) -> list[int]:
+        """The provisional years from the first to the last of `days` (None ignored)."""
+        days = tuple(d for d in days if d is not None)
         if not self.provisional or not days:
-            return False
-        return any(y in self.provisional for y in range(min(days).year, max(days).year + 1))
+            return []
+        return [y for y in range(min(days).year, max(days).year + 1) if y in self.provisional]
+
+    def is_provisional(self, *days: dt.date | None) -> bool:
+        """Whether any year from the first to the last of `days` is only provisional."""
+        return bool(self.provisional_years_in(*days))
 
 
 @lru_cache

@@ -18,10 +18,10 @@ from sqlmodel import Session, select
 from core.config import Settings, get_settings
 from core.db import session_scope
 from states.calendar import WorkCalendar, YearSpec, build_calendar, parse_year_file
+from states.ledger import recompute_clock
+from states.machine import OPEN_STATES
 from states.models import CalendarYear, Consultation, Request
 
-OPEN_STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
-               "awaiting_fee")
 
 
 def loaded_years(session: Session) -> tuple[YearSpec, ...]:
@@ -53,12 +53,11 @@ def store_year(session: Session, doc: dict, loaded_by: str) -> YearSpec:
 
 def recompute_open_clocks(engine: Engine, *, actor: str, reason: str, on: dt.date,
                           settings: Settings | None = None, batch: int = 2000,
-                          progress=None) -> dict[str, int]:
+                          progress=None, data: dict | None = None) -> dict:
     """Recompute every open request in batches; audit each one whose clock changed."""
-    from states.service import ledger_of, recompute_clock  # the one door's own clock step
-
     settings = settings or get_settings()
-    checked = changed = 0
+    checked = 0
+    changes: list[dict] = []
     last_id = 0
     while True:
         with session_scope(engine) as session:
@@ -74,18 +73,59 @@ def recompute_open_clocks(engine: Engine, *, actor: str, reason: str, on: dt.dat
                 by_request[c.request_id].append(c)
             events = []
             for row in rows:
-                ledger = ledger_of(row, by_request[row.id], calendar, settings)
-                event = recompute_clock(row, ledger, calendar, actor=actor, on=on, reason=reason)
+                event = recompute_clock(row, by_request[row.id], calendar, settings, actor=actor,
+                                        on=on, reason=reason, data=data)
                 if event:
                     events.append(event)
             written = audit.append_many(session, events)
             heads = {w["request_id"]: (w["seq"], w["hash"]) for w in written}
+            numbers = {row.id: row.number for row in rows}
             for row in rows:
                 if row.id in heads:
                     row.audit_seq, row.audit_head = heads[row.id]
-            changed += len(written)
+            changes += [{"request_id": e["request_id"], "number": numbers[e["request_id"]],
+                         "old_due_on": e["data"]["old_due_on"], "new_due_on": e["data"]["new_due_on"]}
+                        for e in events]
             checked += len(rows)
             last_id = rows[-1].id
         if progress:
             progress(len(rows))
-    return {"checked": checked, "changed": changed}
+    return {"checked": checked, "changed": len(changes), "changes": changes}
+
+
+def calendar_years(session: Session, settings: Settings | None = None) -> list[dict]:
+    """Every year the engine can count: official (the package's, or a loaded notice with its
+    source) or provisional (no notice yet: Mon–Fri less the statutory holidays)."""
+    calendar = calendar_for(session, settings)
+    loaded = {r.year: r for r in session.exec(select(CalendarYear))}
+    out = []
+    for year in range(calendar.first_year, calendar.last_year + 1):
+        row = loaded.get(year)
+        kind = "provisional" if year in calendar.provisional else "official"
+        out.append({"year": year, "kind": kind,
+                    "source": (row.source if row else "chinesecalendar" if kind == "official"
+                               else "全国年节及纪念日放假办法（暂定）"),
+                    "loaded_at": row.loaded_at if row else None,
+                    "loaded_by": row.loaded_by if row else None,
+                    "holidays": sorted(calendar.years[year].holidays),
+                    "makeup_workdays": sorted(calendar.years[year].makeup_workdays)})
+    return out
+
+
+def calendar_changes(session: Session, year: int | None = None) -> list[dict]:
+    """The due dates that loading a calendar year changed (the `recompute_clock` audit events),
+    newest first, for supervisors to re-check those requests."""
+    query = (select(audit.AuditEvent, Request.number)
+             .join(Request, Request.id == audit.AuditEvent.request_id)
+             .where(audit.AuditEvent.event == "recompute_clock")
+             .order_by(audit.AuditEvent.id.desc()))
+    out = []
+    for ev, number in session.exec(query):
+        data = json.loads(ev.data)
+        if year is not None and data.get("calendar_year") != year:
+            continue
+        out.append({"request_id": ev.request_id, "number": number, "on": ev.on,
+                    "actor": ev.actor, "calendar_year": data.get("calendar_year"),
+                    "old_due_on": data.get("old_due_on"), "new_due_on": data.get("new_due_on"),
+                    "reason": data.get("reason"), "changed": data.get("changed", {})})
+    return out

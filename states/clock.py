@@ -21,17 +21,19 @@ MAX_EXTENSION_DAYS = 20   # Art 33
 
 @dataclass(frozen=True)
 class Stop:
-    """A period that does not count (Art 33 ¶3): (start, end] in working days."""
+    """A period that does not count (Art 33 ¶3): (start, end] in working days, never past `bound`."""
     kind: str               # third_party / agency / fee
     label_zh: str
     start: dt.date
     end: dt.date | None     # None while still open
     bound: dt.date | None   # the latest it can end (lapse date); None if its year is not loaded
+    presumed: bool = False  # the bound is counted from a presumed, not a recorded, service date
 
     @property
     def effective_end(self) -> dt.date:
+        """An answer after the lapse stops the clock only until the lapse (ogi-rules.md)."""
         if self.end is not None:
-            return self.end
+            return min(self.end, self.bound) if self.bound is not None else self.end
         if self.bound is None:  # an open stop whose end cannot be counted yet
             raise CalendarYearMissing(self.start.year + 1)
         return self.bound
@@ -53,26 +55,39 @@ class Ledger:
 class Clock:
     start: dt.date
     due_on: dt.date | None
-    stopped: bool = False
+    stopped: bool = False          # an open stop holds the clock (until `stop_bound` at most)
     stopped_since: dt.date | None = None
+    stop_bound: dt.date | None = None  # the day the open stops lapse: the clock runs again after it
     stopped_workdays: int = 0
     supplement_notice_due: dt.date | None = None
     frozen_days_left: int | None = None
-    provisional: bool = False   # counted partly on a provisional (Mon–Fri only) year
+    provisional: bool = False   # counted partly on a provisional calendar year
+    presumed: bool = False      # a stop is bounded by a presumed (unrecorded) service date
     error: str | None = None
     explanation_zh: list[str] = field(default_factory=list)
     explanation_en: list[str] = field(default_factory=list)
 
+    def stopped_on(self, today: dt.date) -> bool:
+        """Whether the clock stands still on `today`: an open stop past its lapse date no longer
+        holds it, whether or not anyone has recorded the lapse."""
+        return self.stopped and (self.stop_bound is None or today <= self.stop_bound)
+
+    def overdue(self, today: dt.date) -> bool:
+        return self.due_on is not None and today > self.due_on and not self.stopped_on(today)
+
     def days_left(self, today: dt.date, calendar: WorkCalendar) -> int | None:
-        """Working days to the due date; negative once overdue; frozen while stopped."""
+        """Working days to the due date, frozen while stopped; once overdue a negative count
+        of the working days late, counting the one in progress, so that on a weekend or
+        holiday after the due date it is already -1 and never disagrees with `overdue`."""
         if self.due_on is None:
             return None
-        if self.stopped:
+        if self.stopped_on(today):
             return self.frozen_days_left
         try:
             if today <= self.due_on:
                 return calendar.workdays_between(today, self.due_on)
-            return -calendar.workdays_between(self.due_on, today)
+            next_workday = calendar.workday_after(today - dt.timedelta(days=1), 1)
+            return -calendar.workdays_between(self.due_on, next_workday)
         except CalendarYearMissing:
             return None
 
@@ -126,8 +141,16 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
         for s in sorted(ledger.stops, key=lambda s: s.start):
             end = s.effective_end
             days = calendar.workdays_between(max(s.start, start), end)
-            state_zh = "" if s.end else "（尚未结束，按届满日计）"
-            state_en = "" if s.end else " (still open, counted to its lapse date)"
+            if s.end is None:
+                state_zh, state_en = "（尚未结束，按届满日计）", " (still open, counted to its lapse date)"
+            elif s.end > end:
+                state_zh = f"（{s.end.isoformat()}答复，晚于届满日，只计至届满日）"
+                state_en = f" (answered {s.end.isoformat()}, after its lapse: counted to the lapse)"
+            else:
+                state_zh = state_en = ""
+            if s.presumed and (s.end is None or s.end > end):
+                state_zh += "（送达日未登记，届满日按推定送达日计算）"
+                state_en += " (service date not recorded: lapse counted from a presumed service date)"
             clock.explanation_zh.append(
                 f"{s.start.isoformat()}至{end.isoformat()}{s.label_zh}{state_zh}，期间{days}个工作日不计入")
             clock.explanation_en.append(
@@ -155,13 +178,19 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
             bound = max(s.bound for s in open_stops)
             clock.stopped = True
             clock.stopped_since = since
+            clock.stop_bound = bound
+            clock.presumed = any(s.presumed for s in open_stops)
             clock.frozen_days_left = (calendar.workdays_between(since, clock.due_on)
                                       - calendar.workdays_between(since, bound))
         clock.provisional = calendar.is_provisional(start, clock.due_on)
         if clock.provisional:
-            clock.explanation_zh.append("涉及年度的节假日安排尚未公布，按暂定日历（仅周一至周五）计算，待正式安排加载后重算")
-            clock.explanation_en.append("counted on a provisional calendar (Mon–Fri only) for a year "
-                                        "whose official notice is not loaded; recomputed when it is")
+            years = "、".join(f"{y}年" for y in calendar.provisional_years_in(start, clock.due_on))
+            clock.explanation_zh.append(
+                f"{years}节假日安排尚未加载，按暂定日历（周一至周五，扣除法定节假日）计算，"
+                "正式安排加载后重新计算")
+            clock.explanation_en.append(
+                "counted on a provisional calendar (Mon–Fri less the statutory holidays) for "
+                "a year whose official notice is not loaded; recomputed when it is")
         clock.explanation_zh.append(f"答复期限：{clock.due_on.isoformat()}")
         clock.explanation_en.append(f"reply due on {clock.due_on.isoformat()}")
     except CalendarYearMissing as missing:

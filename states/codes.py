@@ -47,6 +47,18 @@ class Opinion(StrEnum):
     no_reply = "no_reply"      # 逾期未答复
 
 
+class ServiceMethod(StrEnum):
+    """How an outgoing letter reached its addressee (送达方式); the service date counts from it."""
+    in_person = "in_person"  # 当面送达 (送达回证, signed the day handed over)
+    post = "post"            # 邮寄 (EMS/挂号信: the signed-for date on the return receipt or tracking)
+    email = "email"          # 电子邮件 (the day it arrived)
+    website = "website"      # 网站/申请平台 (the day it reached the applicant's account)
+
+
+SERVICE_METHOD_LABELS = {ServiceMethod.in_person: "当面送达", ServiceMethod.post: "邮寄送达",
+                         ServiceMethod.email: "电子邮件送达", ServiceMethod.website: "网站（平台）送达"}
+
+
 @dataclass(frozen=True)
 class OutcomeInfo:
     code: str

@@ -13,6 +13,12 @@ from states.codes import CORRECTIONS, OUTCOMES, ConsultationParty, Opinion
 from states.errors import RuleViolation
 
 
+# State groups, defined once. The reply period is watched until the reply is sent.
+OPEN_STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
+               "awaiting_fee", "decided")
+FINISHED_STATES = ("replied", "withdrawn", "archived")
+
+
 def _require(cond: bool, field: str, rule: str) -> None:
     if not cond:
         raise RuleViolation(field, rule)
@@ -97,8 +103,11 @@ class RequestMachine(StateChart):
         _require(data.get("opinion") in list(Opinion), "opinion",
                  "must be consent, objection or no_reply")
         _require(ctx.on >= c.sent_on, "on", f"cannot close before it was sent on {c.sent_on}")
-        if data["opinion"] == Opinion.no_reply and c.lapses_on is not None:
-            _require(ctx.on >= c.lapses_on, "opinion",
+        if data["opinion"] == Opinion.no_reply:
+            _require(c.served_on is not None, "opinion",
+                     "no_reply needs the service date of the consultation letter recorded: the "
+                     "15 working days run from its receipt (Art 32, 34)")
+            _require(c.lapses_on is not None and ctx.on >= c.lapses_on, "opinion",
                      f"no_reply only once the 15 working days have run out on {c.lapses_on}")
 
     def closes_last_consultation(self, ctx, data):
@@ -143,6 +152,9 @@ class RequestMachine(StateChart):
         if outcome == "other_no_supplement":
             _require(state == "awaiting_supplement", "outcome",
                      "other_no_supplement needs a 补正 that is awaited")
+            _require(ctx.row.supplement_served_on is not None, "on",
+                     "the 补正 notice's service date is not recorded: the period runs from the "
+                     "applicant's receipt of it (Art 30)")
             deadline = ctx.row.supplement_deadline
             _require(deadline is not None and ctx.on > deadline, "on",
                      f"the applicant has until {deadline} to supplement")
@@ -151,6 +163,9 @@ class RequestMachine(StateChart):
                      "while a fee is awaited the only decision is other_fee_unpaid")
         if outcome == "other_fee_unpaid":
             _require(state == "awaiting_fee", "outcome", "other_fee_unpaid needs a fee that is awaited")
+            _require(ctx.row.fee_served_on is not None, "on",
+                     "the fee notice's service date is not recorded: the 20 working days run "
+                     "from the applicant's receipt of it (国办函〔2020〕109号)")
             _require(ctx.fee_deadline is not None, "on",
                      "the payment deadline cannot be counted: its year's holiday calendar is not loaded")
             _require(ctx.on > ctx.fee_deadline, "on", f"the applicant has until {ctx.fee_deadline} to pay")

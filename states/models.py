@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from states.codes import OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
+from states.codes import (OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion,
+                          ServiceMethod)
 
 STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
           "awaiting_fee", "decided", "replied", "withdrawn", "archived")
@@ -43,7 +44,9 @@ class Request(SQLModel, table=True):
     due_on: dt.date | None = Field(default=None, index=True)  # derived by the clock, never typed
     supplement_requested_on: dt.date | None = None      # 补正告知
     supplement_items: str | None = None
-    supplement_deadline: dt.date | None = None
+    supplement_deadline: dt.date | None = None          # from the notice's service date (or presumed)
+    supplement_period_days: int | None = None           # the period the notice gave, in working days
+    supplement_served_on: dt.date | None = None         # 送达日 of the 补正告知书; None: presumed
     supplement_received_on: dt.date | None = None
     reasons_requested_on: dt.date | None = None         # 说明理由 (Art 35)
     extension_days: int = 0                             # 延期答复
@@ -51,6 +54,7 @@ class Request(SQLModel, table=True):
     extended_on: dt.date | None = None
     fee_notified_on: dt.date | None = None              # 收费通知
     fee_amount_yuan: int | None = None
+    fee_served_on: dt.date | None = None                # 送达日 of the 收费通知书; None: presumed
     fee_paid_on: dt.date | None = None
     replied_on: dt.date | None = None
     archived_on: dt.date | None = None
@@ -76,7 +80,9 @@ class Consultation(SQLModel, table=True):
     party: str
     name: str
     sent_on: dt.date
-    lapses_on: dt.date | None = None
+    served_on: dt.date | None = None    # 送达日 of its letter; None: not recorded, lapse presumed
+    lapses_on: dt.date | None = None    # working day 15 after the service date (Art 32, 34)
+    letter_id: int | None = None        # the 征求意见书/函 that asked (replies' letter table)
     closed_on: dt.date | None = None
     opinion: str | None = None
     note: str | None = None
@@ -110,6 +116,22 @@ class Outbox(SQLModel, table=True):
     created_at: dt.datetime
     done_at: dt.datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ServiceRecord(SQLModel, table=True):
+    """送达: how and when an outgoing letter reached its addressee. Append-only; a later record
+    for the same letter corrects an earlier one (with its reason), and the latest counts."""
+    __tablename__ = "service_record"
+    __table_args__ = (CheckConstraint(_in("method", list(ServiceMethod)), name="ck_service_method"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    letter_id: int = Field(index=True)
+    method: str
+    tracking_number: str | None = None                   # 邮寄: EMS / 挂号信 number
+    served_on: dt.date
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    recorded_by: str
+    recorded_at: dt.datetime
 
 
 class RequestCounter(SQLModel, table=True):

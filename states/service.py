@@ -20,12 +20,14 @@ from core.config import Settings, get_settings
 from core.logging import get_logger
 from states.calendar import CalendarYearMissing, WorkCalendar
 from states.calendars import calendar_for
-from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
-from states.codes import ConsultationParty
+from states.clock import Clock, compute_clock
+from states.ledger import (clock_for, consultations_of, fee_deadline, ledger_of,  # noqa: F401 (re-exported)
+                           refresh_deadlines)
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
                            UnknownEvent)
 from states.machine import RequestMachine
-from states.models import Consultation, Decision, Outbox, Request, RequestCounter
+from states.codes import ServiceMethod
+from states.models import Consultation, Decision, Outbox, Request, RequestCounter, ServiceRecord
 
 log = get_logger("states.service")
 
@@ -40,7 +42,9 @@ SIDE_EFFECTS: dict[str, list[str]] = {
 
 # Audit events that record a fact about a request without moving it (see `record_fact`).
 FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock", "deliver_reply",
-               "export_archive", "flag_deadline")
+               "export_archive", "flag_deadline", "record_service")
+# The periods a letter's service date starts (what `record_service` moves).
+SERVICE_PERIODS = ("supplement", "consultation", "fee")
 
 
 def _now() -> dt.datetime:
@@ -60,47 +64,6 @@ class Context:
     settings: Settings
     fee_deadline: dt.date | None = None
     recorded: dict[str, Any] = field(default_factory=dict)
-
-
-def fee_deadline(row: Request, calendar: WorkCalendar) -> dt.date | None:
-    """Last day to pay a noticed fee (working day 20 after the notice); None when no fee was
-    noticed or the calendar year it falls in is not loaded."""
-    if row.fee_notified_on is None:
-        return None
-    try:
-        return calendar.workday_after(row.fee_notified_on, FEE_PAYMENT_DAYS)
-    except CalendarYearMissing:
-        return None
-
-
-def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCalendar,
-              settings: Settings, *, closed: bool = False) -> Ledger:
-    stops = []
-    for c in consultations:
-        label = "征求第三方意见" if c.party == ConsultationParty.third_party else "征求其他机关意见"
-        stops.append(Stop(c.party, label, c.sent_on, c.closed_on, c.lapses_on))
-    if row.fee_notified_on and settings.fee_stops_clock:
-        # Without the year's calendar the bound is None and compute_clock reports the year.
-        stops.append(Stop("fee", "等待缴纳费用", row.fee_notified_on, row.fee_paid_on,
-                          fee_deadline(row, calendar)))
-    return Ledger(received_on=row.received_on, supplement_requested_on=row.supplement_requested_on,
-                  supplement_received_on=row.supplement_received_on, stops=tuple(stops),
-                  extension_days=row.extension_days, extension_approved_by=row.extension_approved_by,
-                  replied_on=row.replied_on,
-                  closed=closed or row.state in ("replied", "withdrawn", "archived", "decided"))
-
-
-def clock_for(session: Session, row: Request, calendar: WorkCalendar | None = None,
-              settings: Settings | None = None) -> Clock:
-    settings = settings or get_settings()
-    calendar = calendar or calendar_for(session, settings)
-    consultations = consultations_of(session, row.id)
-    return compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
-
-
-def consultations_of(session: Session, request_id: int) -> list[Consultation]:
-    return list(session.exec(select(Consultation).where(Consultation.request_id == request_id)
-                             .order_by(Consultation.id)))
 
 
 def _check_date(field_name: str, on: dt.date, today: dt.date, not_before: dt.date | None) -> None:
@@ -142,29 +105,9 @@ def _queue(ctx: Context, event: str, data: dict) -> None:
         enqueue(ctx.session, ctx.row.id, kind, {"event": event, "seq": ctx.row.audit_seq, **data})
 
 
-def recompute_clock(row: Request, ledger: Ledger, calendar: WorkCalendar, *, actor: str,
-                    on: dt.date, reason: str) -> dict | None:
-    """Recompute a locked open request's clock outside any event (a calendar was loaded).
-
-    When the due date changed, updates the row (due date, version, chain head) and returns the
-    `recompute_clock` audit event to append with `audit.append_many` in the same transaction.
-    """
-    clock = compute_clock(ledger, calendar)
-    if clock.due_on == row.due_on:
-        return None
-    event = {"request_id": row.id, "seq": row.audit_seq + 1, "prev_hash": row.audit_head,
-             "on": on, "actor": actor, "event": "recompute_clock", "from_state": row.state,
-             "to_state": row.state,
-             "data": {"old_due_on": row.due_on, "new_due_on": clock.due_on, "reason": reason,
-                      "provisional": clock.provisional}}
-    row.due_on = clock.due_on
-    row.version += 1
-    return event
-
-
 def _refresh_clock(ctx: Context) -> Clock:
-    consultations = consultations_of(ctx.session, ctx.row.id)
-    clock = compute_clock(ledger_of(ctx.row, consultations, ctx.calendar, ctx.settings), ctx.calendar)
+    clock = compute_clock(ledger_of(ctx.row, ctx.consultations, ctx.calendar, ctx.settings),
+                          ctx.calendar)
     ctx.row.due_on = clock.due_on
     if clock.error:
         log.error("calendar_year_missing", request_number=ctx.row.number, problem=clock.error)
@@ -179,6 +122,10 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
     settings = settings or get_settings()
     calendar = calendar or calendar_for(session, settings)
     _check_date("received_on", received_on, settings.today(), None)
+    if received_on < settings.earliest_received_on:
+        raise RuleViolation("received_on", f"{received_on} is before {settings.earliest_received_on}, "
+                            "when the regulations (国务院令第711号) took effect; an agency migrating "
+                            "older cases sets GONGKAI_EARLIEST_RECEIVED_ON")
     now = _now()
     row = Request(number=_next_number(session, received_on.year, settings), state="received",
                   applicant_kind=applicant["kind"], applicant_name=applicant["name"],
@@ -221,17 +168,23 @@ def _record(ctx: Context, event: str, data: dict) -> None:
     elif event == "request_supplement":
         row.supplement_requested_on = on
         row.supplement_items = "\n".join(data["items"])
-        period = data.get("period_days") or ctx.settings.supplement_period_days
-        row.supplement_deadline = ctx.calendar.workday_after(on, period)
-        ctx.recorded["supplement_deadline"] = row.supplement_deadline
+        row.supplement_period_days = data.get("period_days") or ctx.settings.supplement_period_days
+        if row.extension_days:
+            # Art 30: the period runs afresh from the supplement, so an extension of the old
+            # period lapses with it; one extension may be approved on the fresh period.
+            ctx.recorded["extension_lapsed"] = {"days": row.extension_days,
+                                                "approved_by": row.extension_approved_by,
+                                                "extended_on": row.extended_on}
+            row.extension_days, row.extension_approved_by, row.extended_on = 0, None, None
     elif event == "receive_supplement":
         row.supplement_received_on = on
     elif event == "open_consultation":
         c = Consultation(request_id=row.id, party=data["party"], name=data["name"].strip(),
-                         sent_on=on, lapses_on=ctx.calendar.workday_after(on, CONSULTATION_DAYS))
+                         sent_on=on)
         ctx.session.add(c)
         ctx.session.flush()
-        ctx.recorded.update(consultation_id=c.id, lapses_on=c.lapses_on)
+        ctx.consultations.append(c)
+        ctx.recorded["consultation_id"] = c.id
     elif event == "close_consultation":
         c = next(c for c in ctx.consultations if c.id == data["consultation_id"])
         c.closed_on, c.opinion, c.note = on, data["opinion"], data.get("note")
@@ -314,7 +267,7 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     consultations = consultations_of(session, row.id)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     ctx = Context(session, row, consultations, on, actor, clock, calendar, settings,
-                  fee_deadline(row, calendar))
+                  fee_deadline(row, calendar, settings))
 
     from_state = row.state
     machine = RequestMachine(model=row, state_field="state")
@@ -322,11 +275,17 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
         machine.send(event, ctx=ctx, data=data)
     except TransitionNotAllowed:
         raise EventNotAllowed(event, from_state, allowed_events(row)) from None
-    try:
-        _record(ctx, event, data)
-    except CalendarYearMissing as missing:
-        raise RuleViolation("on", f"{missing}; load that year's notice (gongkai calendar load) "
-                                  "or enable provisional years") from None
+    _record(ctx, event, data)
+    changed = refresh_deadlines(row, ctx.consultations, calendar, settings)
+    if event == "request_supplement" or "supplement_deadline" in changed:
+        ctx.recorded["supplement_deadline"] = row.supplement_deadline
+    if event == "open_consultation":
+        ctx.recorded["lapses_on"] = ctx.consultations[-1].lapses_on
+    for key in ("supplement_deadline", "lapses_on"):
+        if key in ctx.recorded and ctx.recorded[key] is None and not settings.provisional_calendar_years:
+            missing = CalendarYearMissing(calendar.last_year + 1)
+            raise RuleViolation("on", f"{missing}; load that year's notice (gongkai calendar "
+                                      "import) or enable provisional years")
     row.last_event_on = on
     row.version += 1
     session.add(row)
@@ -339,3 +298,65 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     _queue(ctx, event, audit_data)
     session.flush()
     return row
+
+
+def record_service(session: Session, request_id: int, *, letter_id: int, issued_on: dt.date,
+                   period: str | None, consultation_id: int | None, method: str,
+                   served_on: dt.date, actor: str, tracking_number: str | None = None,
+                   note: str | None = None, settings: Settings | None = None,
+                   calendar: WorkCalendar | None = None) -> ServiceRecord:
+    """送达: record how and when a letter reached its addressee. The period the letter started
+    (`period`: the 补正, a consultation, the fee) is counted afresh from `served_on`, the clock
+    recomputed, and one `record_service` audit event appended, under the row lock. A second
+    record for the same letter corrects the first and must say why (`note`). Caller commits."""
+    settings = settings or get_settings()
+    calendar = calendar or calendar_for(session, settings)
+    row = _lock(session, request_id)
+    if method not in list(ServiceMethod):
+        raise RuleViolation("method", f"one of {', '.join(ServiceMethod)}")
+    _check_date("served_on", served_on, settings.today(), issued_on)
+    if method == ServiceMethod.post and not (tracking_number or "").strip():
+        raise RuleViolation("tracking_number", "a letter served by post names its tracking "
+                            "(EMS/挂号信) number, the proof of the signed-for date")
+    earlier = session.exec(select(ServiceRecord).where(ServiceRecord.letter_id == letter_id)
+                           .order_by(ServiceRecord.id.desc())).first()
+    if earlier is not None and not (note or "").strip():
+        raise RuleViolation("note", f"the service of this letter was recorded already "
+                            f"({earlier.served_on}); a correction states its reason")
+    consultations = consultations_of(session, row.id)
+    if period == "supplement":
+        row.supplement_served_on = served_on
+    elif period == "fee":
+        row.fee_served_on = served_on
+    elif period == "consultation":
+        target = next((c for c in consultations if c.id == consultation_id), None)
+        if target is None:
+            raise RuleViolation("letter_id", "the consultation this letter asked is not on record")
+        target.served_on = served_on
+        session.add(target)
+    elif period is not None:
+        raise RuleViolation("period", f"one of {', '.join(SERVICE_PERIODS)} or none")
+    refresh_deadlines(row, consultations, calendar, settings)
+    clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
+    row.due_on = clock.due_on
+    row.version += 1
+    record = ServiceRecord(request_id=row.id, letter_id=letter_id, method=method,
+                           tracking_number=(tracking_number or "").strip() or None,
+                           served_on=served_on, note=(note or "").strip() or None,
+                           recorded_by=actor, recorded_at=_now())
+    session.add(record)
+    session.add(row)
+    session.flush()
+    data = {"letter_id": letter_id, "method": method, "served_on": served_on,
+            "tracking_number": record.tracking_number, "period": period, "due_on": clock.due_on}
+    if earlier is not None:
+        data.update(corrects=earlier.served_on, note=record.note)
+    if period == "supplement":
+        data["supplement_deadline"] = row.supplement_deadline
+    elif period == "fee":
+        data["fee_deadline"] = fee_deadline(row, calendar, settings)
+    elif period == "consultation":
+        data.update(consultation_id=consultation_id,
+                    lapses_on=next(c.lapses_on for c in consultations if c.id == consultation_id))
+    record_fact(session, row.id, "record_service", actor, on=settings.today(), data=data)
+    return record

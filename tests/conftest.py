@@ -108,3 +108,17 @@ def fire(client, request_id, event, on, expect=200, **fields) -> dict:
     response = client.post(f"/api/v1/requests/{request_id}/events/{event}", json={"on": on, **fields})
     assert response.status_code == expect, response.text
     return response.json()
+
+
+def letter_of(client, request_id, kind, nth=-1) -> dict:
+    letters = client.get(f"/api/v1/requests/{request_id}/letters").json()["letters"]
+    return [x for x in letters if x["kind"] == kind][nth]
+
+
+def serve(client, request_id, kind, served_on, method="in_person", expect=200, nth=-1, **fields) -> dict:
+    """Record the service date (送达) of the request's latest letter of `kind`."""
+    letter = letter_of(client, request_id, kind, nth)
+    response = client.post(f"/api/v1/requests/{request_id}/letters/{letter['id']}/service",
+                           json={"method": method, "served_on": served_on, **fields})
+    assert response.status_code == expect, response.text
+    return response.json()

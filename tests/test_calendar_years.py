@@ -1,4 +1,5 @@
-"""A request that runs into 2027 before the State Council has published 2027's holidays."""
+"""A request that runs into 2027 before the State Council has published 2027's holidays, on an
+engine configured to count no provisional years (GONGKAI_PROVISIONAL_CALENDAR_YEARS=0)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,19 @@ import audit
 from core.config import Settings
 from states.calendar import YearFileError, parse_year_file
 from states.calendars import recompute_open_clocks, store_year
-from tests.conftest import TODAY, fire, new_request
+from tests.conftest import AGENCY, TODAY, fire, new_request, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 # A made-up 2027 notice for the tests (the real one is not yet published as this is written).
 YEAR_2027 = {"year": 2027, "source": "测试用2027年节假日安排",
              "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"]],
              "makeup_workdays": ["2027-02-14"]}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(data_dir=tmp_path, log_json=True, today_override=TODAY, agency=AGENCY,
+                    provisional_calendar_years=0)
 
 
 def test_a_request_counting_into_an_unloaded_year_is_received_but_shows_no_due_date(client):
@@ -39,7 +46,9 @@ def test_loading_the_year_recomputes_open_requests_and_audits_each_change(client
         session.commit()
     result = recompute_open_clocks(engine, actor="staff:li.na", reason="2027年节假日安排已加载",
                                    on=dt.date(2026, 11, 23), settings=settings)
-    assert result == {"checked": 2, "changed": 1}
+    assert result == {"checked": 2, "changed": 1, "changes": [
+        {"request_id": waiting, "number": "2026-000001", "old_due_on": None,
+         "new_due_on": dt.date(2027, 1, 8)}]}
     # 10 Dec 2026 + 20 working days: 15 in December, then 1 Jan (holiday) … 4–8 Jan 2027.
     assert client.get(f"/api/v1/requests/{waiting}").json()["due_on"] == "2027-01-08"
     history = client.get(f"/api/v1/requests/{waiting}/history").json()
@@ -51,17 +60,18 @@ def test_loading_the_year_recomputes_open_requests_and_audits_each_change(client
     assert [e["event"] for e in client.get(f"/api/v1/requests/{settled}/history").json()["events"]] == ["receive"]
     again = recompute_open_clocks(engine, actor="staff:li.na", reason="again",
                                   on=dt.date(2026, 11, 23), settings=settings)
-    assert again == {"checked": 2, "changed": 0}
+    assert again == {"checked": 2, "changed": 0, "changes": []}
 
 
 def test_a_provisional_calendar_counts_mon_to_fri_and_says_so(engine, tmp_path):
     from fastapi.testclient import TestClient
     from api.app import create_app
     provisional = Settings(data_dir=tmp_path, provisional_calendar_years=1, today_override=TODAY)
+    # 10 Dec 2026 + 20 working days on Mon–Fri less 元旦 (Fri 1 Jan 2027): 8 Jan 2027
     with TestClient(create_app(engine, provisional)) as c:
         c.headers.update({"X-Actor": "staff:zhang.wei"})
         r = new_request(c, received_on="2026-12-10")
-    assert r["due_on"] == "2027-01-07" and r["clock"]["provisional"] is True
+    assert r["due_on"] == "2027-01-08" and r["clock"]["provisional"] is True
     assert "暂定日历" in r["clock"]["explanation_zh"]
 
 
@@ -100,6 +110,7 @@ def test_a_fee_noticed_in_late_december_before_2027_is_loaded_gives_a_clear_answ
     noticed = fire(client, rid, "notify_fee", "2026-12-28", amount_yuan=100, basis="按件计收", how_to_pay="银行转账")
     assert noticed["state"] == "awaiting_fee" and noticed["due_on"] is None
     assert noticed["clock"]["error"].startswith("2027年的国务院节假日安排未加载")
+    serve(client, rid, "fee_notice", "2026-12-29")
     refused = fire(client, rid, "decide", "2026-12-31", expect=422, outcome="other_fee_unpaid")
     assert refused["detail"] == [{"field": "on", "rule": "the payment deadline cannot be counted: "
                                   "its year's holiday calendar is not loaded"}]
@@ -114,6 +125,21 @@ def test_a_consultation_whose_lapse_date_falls_in_an_unloaded_year_is_refused_wi
                    name="区财政局")
     assert refused["detail"][0]["field"] == "on"
     assert refused["detail"][0]["rule"].startswith("2027年的国务院节假日安排未加载")
-    assert "gongkai calendar load" in refused["detail"][0]["rule"]
+    assert "gongkai calendar import" in refused["detail"][0]["rule"]
     events = client.get(f"/api/v1/requests/{rid}/history").json()["events"]
     assert [e["event"] for e in events] == ["receive", "register", "issue_letter", "review"]
+
+
+def test_no_letter_is_frozen_without_its_date_an_extension_into_an_unloaded_year_is_refused(client):
+    rid = new_request(client, received_on="2026-12-01")["id"]
+    fire(client, rid, "register", "2026-12-01")
+    fire(client, rid, "review", "2026-12-01")
+    refused = fire(client, rid, "extend", "2026-12-28", expect=422, days=10, approved_by="陈静",
+                   reason="涉及多个部门")
+    assert refused["detail"][0]["field"] == "on"
+    assert refused["detail"][0]["rule"].startswith("the 政府信息公开申请延期答复告知书 would be issued "
+                                                    "without its 延长后的答复期限")
+    r = client.get(f"/api/v1/requests/{rid}").json()
+    assert r["extension"] is None and r["due_on"] == "2026-12-29"
+    kinds = [x["kind"] for x in client.get(f"/api/v1/requests/{rid}/letters").json()["letters"]]
+    assert kinds == ["acknowledgement"]

@@ -170,9 +170,13 @@ def test_each_step_sends_its_own_notice_to_the_right_addressee(client):
     ]
     text_of = {x["kind"]: _download(client, rid, x["id"], "html")[0].decode() for x in letters}
     assert "1. 请明确所需信息的年份" in text_of["supplement_notice"]
-    assert "请您于2026年3月24日前将补正后的申请提交本机关" in text_of["supplement_notice"]
+    # Periods the recipient is given run from its receipt of the letter: stated in words.
+    assert "请您自收到本告知书之日起十五个工作日内将补正后的申请提交本机关" in text_of["supplement_notice"]
     assert "申请公开“施工单位的报价明细”" in text_of["consultation_third_party"]
-    assert "请你方于2026年3月30日前向本机关提出书面意见" in text_of["consultation_third_party"]
+    assert "请你方自收到本意见书之日起十五个工作日内向本机关提出书面意见" in text_of["consultation_third_party"]
+    assert "请贵机关自收到本函之日起十五个工作日内向本机关提出意见" in text_of["consultation_agency"]
+    assert "请您自收到本通知书次日起二十个工作日内缴纳费用" in text_of["fee_notice"]
+    assert "暂定" not in "".join(text_of.values())
     assert "逾期未提出意见的，视为同意公开" in text_of["consultation_agency"]
     assert "答复期限延长10个工作日" in text_of["extension_notice"]
     assert "应缴金额：人民币200元" in text_of["fee_notice"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import fire, new_request
+from tests.conftest import fire, new_request, serve
 
 
 def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_history(client):
@@ -86,6 +86,7 @@ def test_no_supplement_in_time_closes_as_other_no_supplement_only_after_the_dead
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "request_supplement", "2026-03-03", items=["请提供身份证明"], period_days=5)
+    serve(client, rid, "supplement_notice", "2026-03-03")
     early = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="other_no_supplement")
     assert early["detail"][0] == {"field": "on", "rule": "the applicant has until 2026-03-10 to supplement"}
     wrong = fire(client, rid, "decide", "2026-03-11", expect=422, outcome="disclosed")
@@ -123,7 +124,10 @@ def test_consultation_silence_may_be_recorded_only_after_it_lapses(client):
     fire(client, rid, "review", "2026-03-02")
     c = fire(client, rid, "open_consultation", "2026-03-03", party="agency", name="区财政局")
     cid = c["consultations"][0]["id"]
-    assert c["clock"]["stopped"] is True
+    # The tests' today (31 Dec) is long after the presumed lapse: the clock runs again, live.
+    assert c["clock"]["stop_lapses_on"] == "2026-03-24" and c["clock"]["stopped"] is False
+    assert c["consultations"][0]["lapse_presumed"] is True
+    serve(client, rid, "consultation_agency", "2026-03-03")
     early = fire(client, rid, "close_consultation", "2026-03-10", expect=422, consultation_id=cid,
                  opinion="no_reply")
     assert early["detail"][0]["field"] == "opinion"
@@ -161,7 +165,8 @@ def test_fee_notice_waits_for_payment_and_unpaid_fee_closes_the_request(client):
     bad = fire(client, rid, "notify_fee", "2026-03-05", expect=422, amount_yuan=0, basis="按件计收", how_to_pay="银行转账")
     assert bad["detail"][0]["field"] == "amount_yuan"
     f = fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
-    assert f["state"] == "awaiting_fee" and f["clock"]["stopped"] is True
+    assert f["state"] == "awaiting_fee" and f["clock"]["stop_lapses_on"] == "2026-04-02"
+    serve(client, rid, "fee_notice", "2026-03-05")
     early = fire(client, rid, "decide", "2026-03-20", expect=422, outcome="other_fee_unpaid")
     assert early["detail"][0]["field"] == "on"
     closed = fire(client, rid, "decide", "2026-04-03", outcome="other_fee_unpaid")

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 import workflows.flows as flows
 from replies import formats
-from tests.conftest import fire, new_request
+from tests.conftest import fire, new_request, serve
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +64,7 @@ def test_a_lapsed_supplement_closes_the_request_as_system_sweep_deadlines(client
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "request_supplement", "2026-03-03", items=["请明确所需信息的年份"])
+    serve(client, rid, "supplement_notice", "2026-03-03")
     assert run(flows.sweep_deadlines, today=dt.date(2026, 3, 24))["closed"]["no_supplement"] == []
     summary = run(flows.sweep_deadlines, today=dt.date(2026, 3, 25))
     assert summary["closed"]["no_supplement"] == ["2026-000001"]
@@ -81,6 +82,7 @@ def test_a_lapsed_agency_consultation_resumes_the_clock(client, on_engine):
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
     fire(client, rid, "open_consultation", "2026-03-03", party="agency", name="西湖区财政局")
+    serve(client, rid, "consultation_agency", "2026-03-03", method="email")
     summary = run(flows.sweep_deadlines, today=dt.date(2026, 3, 25))
     assert summary["closed"]["consultation"] == ["2026-000001"]
     r = client.get(f"/api/v1/requests/{rid}").json()
@@ -178,6 +180,7 @@ def test_the_same_sweep_run_twice_for_a_day_changes_nothing_the_second_time(clie
     lapsed = new_request(client, received_on="2026-03-02")["id"]
     fire(client, lapsed, "register", "2026-03-02")
     fire(client, lapsed, "request_supplement", "2026-03-03", items=["请明确年份"])
+    serve(client, lapsed, "supplement_notice", "2026-03-03")
     soon = new_request(client, received_on="2026-03-02", assignee="王芳")["id"]
     fire(client, soon, "register", "2026-03-02")
     late = new_request(client, received_on="2026-02-02", assignee="王芳")["id"]

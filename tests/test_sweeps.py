@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from workflows.sweeps import sweep_lapses
-from tests.conftest import fire, new_request
+from tests.conftest import fire, new_request, serve
 
 
 def test_a_lapsed_supplement_closes_the_request_and_a_second_run_changes_nothing(client, engine, settings):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "request_supplement", "2026-03-03", items=["请提供身份证明"], period_days=5)
+    assert sweep_lapses(engine, dt.date(2026, 3, 11), settings).changed == 0  # not served yet
+    serve(client, rid, "supplement_notice", "2026-03-03")
     assert sweep_lapses(engine, dt.date(2026, 3, 10), settings).changed == 0  # deadline day itself
     first = sweep_lapses(engine, dt.date(2026, 3, 11), settings)
     assert first.no_supplement == ["2026-000001"] and first.failed == {}
@@ -21,8 +23,8 @@ def test_a_lapsed_supplement_closes_the_request_and_a_second_run_changes_nothing
     assert (last["actor"], last["event"], last["on"]) == ("system:sweep_deadlines", "decide", "2026-03-11")
     second = sweep_lapses(engine, dt.date(2026, 3, 11), settings)
     assert second.changed == 0
-    # receive, register, its 登记回执, request_supplement, its 补正告知书, decide
-    assert len(client.get(f"/api/v1/requests/{rid}/history").json()["events"]) == 6
+    # receive, register, its 登记回执, request_supplement, its 补正告知书, its service, decide
+    assert len(client.get(f"/api/v1/requests/{rid}/history").json()["events"]) == 7
 
 
 def test_a_lapsed_agency_consultation_resumes_the_clock_from_its_lapse_date(client, engine, settings):
@@ -30,6 +32,7 @@ def test_a_lapsed_agency_consultation_resumes_the_clock_from_its_lapse_date(clie
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
     fire(client, rid, "open_consultation", "2026-03-03", party="agency", name="区财政局")
+    serve(client, rid, "consultation_agency", "2026-03-03", method="email")
     result = sweep_lapses(engine, dt.date(2026, 3, 26), settings)
     assert result.consultations_lapsed == ["2026-000001"]
     r = client.get(f"/api/v1/requests/{rid}").json()
@@ -45,6 +48,7 @@ def test_an_unpaid_fee_closes_as_other_fee_unpaid(client, engine, settings):
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
     fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
+    serve(client, rid, "fee_notice", "2026-03-05")
     assert sweep_lapses(engine, dt.date(2026, 4, 2), settings).changed == 0  # pay by 2 April
     assert sweep_lapses(engine, dt.date(2026, 4, 3), settings).fee_unpaid == ["2026-000001"]
     assert client.get(f"/api/v1/requests/{rid}").json()["decision"]["outcome"] == "other_fee_unpaid"

@@ -1,8 +1,9 @@
 """Due soon and overdue: flag requests (audited) and build the reminder digests (到期提醒).
 
-A request whose clock runs (received, registered, reviewing, decided but not yet replied) is
-`due_soon` with `due_soon_days` working days left or fewer, and `overdue` on every day after its
-due date. A stopped clock (consultation, awaited fee or 补正) carries no flag. Digests are one per
+A request whose clock runs today (received, registered, reviewing, decided but not yet replied,
+or consulting / awaiting a fee once every open stop has passed its lapse date, whether or not
+anyone recorded the lapse) is `due_soon` with `due_soon_days` working days left or fewer, and
+`overdue` on every day after its due date. A clock stopped today carries no flag. Digests are one per
 department and one per assignee per day; each is e-mailed to the addresses configured for it
 when SMTP is set up. Running again for the same day changes nothing and sends nothing twice.
 """
@@ -21,13 +22,15 @@ from core.db import session_scope
 from core.logging import get_logger
 from states.calendar import CalendarYearMissing
 from states.calendars import calendar_for
+from states.ledger import clock_for
 from states.models import Request
 from states.service import set_deadline_flag
 from workflows.mail import send_mail, smtp_configured
 from workflows.models import Digest
 
 ACTOR = "system:sweep_deadlines"
-RUNNING = ("received", "registered", "reviewing", "decided")
+# States whose clock may run today (consulting and awaiting_fee: once their stops have lapsed).
+WATCHED = ("received", "registered", "reviewing", "consulting", "awaiting_fee", "decided")
 log = get_logger("workflows.deadlines")
 
 
@@ -42,13 +45,18 @@ class FlagResult:
         return len(self.due_soon) + len(self.overdue) + len(self.cleared)
 
 
-def _flag_for(row: Request, today: dt.date, calendar, soon: int) -> tuple[str | None, int | None]:
-    if row.state not in RUNNING or row.due_on is None:
-        return None, None
-    if today > row.due_on:
-        return "overdue", -calendar.workdays_between(row.due_on, today)
-    left = calendar.workdays_between(today, row.due_on)
-    return ("due_soon" if left <= soon else None), left
+def _flag_for(session, row: Request, today: dt.date, calendar,
+              settings: Settings) -> tuple[str | None, int | None, bool]:
+    """(flag, working days left, provisional) as the live clock has them today."""
+    if row.state not in WATCHED or row.due_on is None:
+        return None, None, False
+    clock = clock_for(session, row, calendar, settings)
+    left = clock.days_left(today, calendar)
+    if clock.stopped_on(today) or left is None:
+        return None, None, False
+    if clock.overdue(today):
+        return "overdue", left, clock.provisional
+    return ("due_soon" if left <= settings.due_soon_days else None), left, clock.provisional
 
 
 def flag_deadlines(engine: Engine, today: dt.date, settings: Settings | None = None) -> FlagResult:
@@ -57,14 +65,18 @@ def flag_deadlines(engine: Engine, today: dt.date, settings: Settings | None = N
     with session_scope(engine) as session:
         calendar = calendar_for(session, settings)
         rows = session.exec(select(Request).where(
-            (Request.state.in_(RUNNING) & Request.due_on.is_not(None))
+            (Request.state.in_(WATCHED) & Request.due_on.is_not(None))
             | Request.deadline_flag.is_not(None)).order_by(Request.id)).all()
+        flags = {}
+        for row in rows:
+            try:
+                flags[row.id] = _flag_for(session, row, today, calendar, settings)[:2]
+            except CalendarYearMissing as missing:
+                log.error("calendar_year_missing", request_number=row.number, problem=str(missing))
     for row in rows:
-        try:
-            flag, left = _flag_for(row, today, calendar, settings.due_soon_days)
-        except CalendarYearMissing as missing:
-            log.error("calendar_year_missing", request_number=row.number, problem=str(missing))
+        if row.id not in flags:
             continue
+        flag, left = flags[row.id]
         if flag == row.deadline_flag:
             continue
         with session_scope(engine) as session:
@@ -80,6 +92,8 @@ def flag_deadlines(engine: Engine, today: dt.date, settings: Settings | None = N
 def _line(item: dict) -> str:
     due = dt.date.fromisoformat(item["due_on"])
     when = f"{due.year}年{due.month}月{due.day}日"
+    if item.get("provisional"):
+        when += "（按暂定日历计算）"
     if item["flag"] == "overdue":
         status = f"应于{when}前答复，已逾期{-item['days_left']}个工作日"
     else:
@@ -107,15 +121,16 @@ def build_digests(engine: Engine, today: dt.date, settings: Settings | None = No
     with session_scope(engine) as session:
         calendar = calendar_for(session, settings)
         flagged = session.exec(select(Request).where(Request.deadline_flag.is_not(None),
-                                                     Request.state.in_(RUNNING))
+                                                     Request.state.in_(WATCHED))
                                .order_by(Request.due_on, Request.id)).all()
         groups: dict[tuple[str, str], list[dict]] = {}
         for row in flagged:
-            flag, left = _flag_for(row, today, calendar, settings.due_soon_days)
+            flag, left, provisional = _flag_for(session, row, today, calendar, settings)
             if flag is None:
                 continue
             item = {"number": row.number, "request_id": row.id, "state": row.state,
                     "due_on": row.due_on.isoformat(), "days_left": left, "flag": flag,
+                    "provisional": provisional,
                     "department": row.department, "assignee": row.assignee}
             groups.setdefault(("department", row.department or "未分配部门"), []).append(item)
             if row.assignee:

@@ -1,5 +1,7 @@
 """What happens by the passing of time, as plain functions the Prefect flows call.
 
+Periods run from the service date of the letter that started them (送达日): a period whose
+service date is not recorded is counted from a presumed date for display, but never closed here.
 Each lapse is closed through the one door with actor `system:sweep_deadlines`, one request per
 transaction, so one bad request never holds back the rest. `today` is a parameter: tests and an
 operator replaying a missed day run it for any date; a second run for the same day is a no-op.
@@ -66,7 +68,8 @@ def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None
     with session_scope(engine) as session:
         calendar = calendar_for(session, settings)
         for rid, number in session.exec(select(Request.id, Request.number).where(
-                Request.state == "awaiting_supplement", Request.supplement_deadline < today)
+                Request.state == "awaiting_supplement", Request.supplement_deadline < today,
+                Request.supplement_served_on.is_not(None))
                 .order_by(Request.id)):
             found.append(Lapse("no_supplement", rid, number, "decide", today,
                                {"outcome": "other_no_supplement", "reason": "申请人逾期未补正"}))
@@ -75,7 +78,7 @@ def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None
                        Request.number, Request.last_event_on)
                 .join(Request, Request.id == Consultation.request_id)
                 .where(Request.state == "consulting", Consultation.closed_on.is_(None),
-                       Consultation.lapses_on <= today)
+                       Consultation.served_on.is_not(None), Consultation.lapses_on < today)
                 .order_by(Consultation.lapses_on, Consultation.id)):
             # The stop ends on the lapse date, not on the day the sweep noticed it.
             found.append(Lapse("consultation", rid, number, "close_consultation",
@@ -83,9 +86,9 @@ def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None
                                {"consultation_id": cid, "opinion": "no_reply",
                                 "note": SILENCE_NOTE[ConsultationParty(party)]}))
         for row in session.exec(select(Request).where(Request.state == "awaiting_fee",
-                                                      Request.fee_notified_on.is_not(None))
+                                                      Request.fee_served_on.is_not(None))
                                 .order_by(Request.id)):
-            deadline = fee_deadline(row, calendar)
+            deadline = fee_deadline(row, calendar, settings)
             if deadline is not None and deadline < today:
                 found.append(Lapse("fee_unpaid", row.id, row.number, "decide", today,
                                    {"outcome": "other_fee_unpaid", "reason": "申请人逾期未缴纳费用"}))

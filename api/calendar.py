@@ -1,0 +1,26 @@
+"""Calendar routes: which years are official or provisional, and what loading a year changed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request as HttpRequest
+
+from api.routes import SessionDep
+from states.calendars import calendar_changes, calendar_years
+
+router = APIRouter(prefix="/api/v1/calendar", tags=["supervision"])
+
+
+@router.get("/years")
+def list_years(session: SessionDep, http: HttpRequest):
+    """Each countable year: `official` (chinesecalendar or a loaded State Council notice, with its
+    source) or `provisional` (Mon–Fri less the statutory holidays, until the notice is loaded)."""
+    return {"items": calendar_years(session, http.app.state.settings)}
+
+
+@router.get("/changes")
+def list_changes(session: SessionDep,
+                 year: Annotated[int | None, Query(ge=2004, le=2100)] = None):
+    """Requests whose due date moved when a calendar year was loaded (old, new, why)."""
+    return {"items": calendar_changes(session, year)}

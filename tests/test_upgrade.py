@@ -1,0 +1,70 @@
+"""An agency upgrading in place keeps every request, every letter byte for byte, and every chain.
+
+`tests/fixtures/release-0004.db` was written by the release before service dates (migration
+0004): requests consulting, awaiting a 补正 and a fee, and one replied, with their letters
+(one rendered to DOCX) and audit chains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+import audit
+from api.app import create_app
+from core.db import make_engine, session_scope
+from states.models import Request
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "release-0004.db"
+
+
+def _snapshot(engine):
+    with engine.connect() as conn:
+        requests = conn.execute(text("SELECT id, number, state, due_on, audit_seq, audit_head "
+                                     "FROM request ORDER BY id")).all()
+        files = conn.execute(text("SELECT id, letter_id, format, sha256, content FROM letter_file "
+                                  "ORDER BY id")).all()
+        events = conn.execute(text("SELECT request_id, seq, hash FROM audit_event ORDER BY id")).all()
+    return requests, files, events
+
+
+def test_gongkai_db_upgrade_keeps_requests_letters_and_chains(tmp_path, settings):
+    db = tmp_path / "gongkai.db"
+    shutil.copy(FIXTURE, db)
+    url = f"sqlite:///{db}"
+    before = _snapshot(make_engine(url))
+    upgraded = subprocess.run([sys.executable, "-m", "core.cli", "db", "upgrade"], cwd=ROOT,
+                              env={"PATH": "/usr/bin:/bin", "GONGKAI_DATABASE_URL": url},
+                              capture_output=True, text=True)
+    assert upgraded.returncode == 0, upgraded.stderr
+    engine = make_engine(url)
+    after = _snapshot(engine)
+    assert after == before
+    for _id, _letter, _fmt, sha, content in after[1]:
+        assert hashlib.sha256(content).hexdigest() == sha
+    with session_scope(engine) as session:
+        for row in session.query(Request).all():
+            result = audit.verify(session, row.id, expected_head=(row.audit_seq, row.audit_head))
+            assert result.ok, (row.number, result.reason)
+    # The consultations are linked to the letters that asked them; their periods are presumed
+    # from the day sent until the service date is recorded, so no due date moved.
+    with TestClient(create_app(engine, settings)) as client:
+        client.headers.update({"X-Actor": "staff:zhang.wei"})
+        r = client.get("/api/v1/requests/1").json()
+        c = r["consultations"][0]
+        assert (c["letter_id"], c["lapses_on"], c["lapse_presumed"]) == (2, "2026-11-03", True)
+        assert r["due_on"] == before[0][0][3]
+        served = client.post("/api/v1/requests/1/letters/2/service",
+                             json={"method": "post", "served_on": "2026-10-16",
+                                   "tracking_number": "EMS123"})
+        assert served.status_code == 200, served.text
+        # 15 working days from Friday 16 October: 19–23, 26–30 October, 2–6 November.
+        assert client.get("/api/v1/requests/1").json()["consultations"][0]["lapses_on"] == "2026-11-06"
+        assert client.get("/api/v1/requests/1/history").json()["verified"] is True
