@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
 from api.routes import ActorDep, SessionDep
-from api.schemas import Strict
+from api.schemas import PlainText, RowId, Strict
 from replies import service as letters
 from replies.catalog import decision_spec
 from replies.formats import FORMATS, MEDIA_TYPES
@@ -42,10 +42,10 @@ class ServiceBody(Strict):
     method: ServiceMethod = Field(description="in_person 当面, post 邮寄, email 电子邮件, website 网站/平台")
     served_on: dt.date = Field(description="the day it reached the addressee (post: the signed-for "
                                            "date on the return receipt or tracking)")
-    tracking_number: str | None = Field(default=None, max_length=100,
-                                        description="邮寄: the EMS/挂号信 number (required for post)")
-    note: str | None = Field(default=None, max_length=2000,
-                             description="required to correct an earlier record: why")
+    tracking_number: PlainText | None = Field(
+        default=None, max_length=100, description="邮寄: the EMS/挂号信 number (required for post)")
+    note: PlainText | None = Field(default=None, max_length=2000,
+                                   description="required to correct an earlier record: why")
 
 
 def _service_view(rec) -> dict:
@@ -102,7 +102,7 @@ def list_letters(request_id: int, session: SessionDep):
 
 
 @router.post("/{letter_id}/service")
-def record_service(request_id: int, letter_id: int, body: ServiceBody, session: SessionDep,
+def record_service(request_id: RowId, letter_id: RowId, body: ServiceBody, session: SessionDep,
                    actor: ActorDep, http: HttpRequest):
     """送达: record how and when a letter reached its addressee. The period it gives the
     recipient (补正, 15 working days to give an opinion, 20 to pay) runs from `served_on`."""

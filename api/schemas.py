@@ -5,9 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
+
+
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    if value is not None and any(ch in _CONTROL for ch in value):
+        raise ValueError("must not contain control characters (NUL, vertical tab …); "
+                         "retype or paste as plain text")
+    return value
+
+
+# Free text that will be stored and frozen into letters: no control characters.
+PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+# A row id in a path: outside the database's integer range it cannot exist (404, never a 500).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 class Strict(BaseModel):

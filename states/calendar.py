@@ -12,6 +12,7 @@ Counting into a year the calendar does not hold at all raises `CalendarYearMissi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,6 +121,9 @@ def parse_year_file(doc: dict) -> tuple[YearSpec, str]:
     source = (doc.get("source") or "").strip()
     if not source:
         raise YearFileError("source: name the notice (e.g. 国务院办公厅关于2027年部分节假日安排的通知)")
+    named = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", source)}
+    if named and year not in named:
+        raise YearFileError(f"source: names {sorted(named)[0]}年 but the file is for {year}")
     holidays = _dates(doc.get("holidays") or [], "holidays", year)
     makeup = _dates(doc.get("makeup_workdays") or [], "makeup_workdays", year)
     if not holidays:

@@ -314,7 +314,9 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
     row = _lock(session, request_id)
     if method not in list(ServiceMethod):
         raise RuleViolation("method", f"one of {', '.join(ServiceMethod)}")
-    _check_date("served_on", served_on, settings.today(), issued_on)
+    if served_on < issued_on:
+        raise RuleViolation("served_on", f"{served_on} is before the letter was issued on {issued_on}")
+    _check_date("served_on", served_on, settings.today(), None)
     if method == ServiceMethod.post and not (tracking_number or "").strip():
         raise RuleViolation("tracking_number", "a letter served by post names its tracking "
                             "(EMS/挂号信) number, the proof of the signed-for date")

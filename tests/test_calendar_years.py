@@ -81,6 +81,7 @@ def test_a_provisional_calendar_counts_mon_to_fri_and_says_so(engine, tmp_path):
     ({"holidays": [["2027-12-30", "2028-01-01"]]}, "holidays: 2028-01-01 is not in 2027"),
     ({"holidays": ["2027-13-01"]}, "holidays: '2027-13-01' is not a date"),
     ({"source": ""}, "source: name the notice"),
+    ({"source": "国务院办公厅关于2026年部分节假日安排的通知"}, "source: names 2026年 but the file is for 2027"),
 ])
 def test_an_inconsistent_year_file_is_refused_naming_the_entry(change, message):
     with pytest.raises(YearFileError, match=message):

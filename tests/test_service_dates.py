@@ -65,7 +65,8 @@ def test_a_posted_consultation_lapses_15_working_days_after_it_was_signed_for(cl
 def test_a_service_date_is_checked_and_a_correction_must_say_why(client):
     rid, _ = _consulting(client, party="agency", name="区财政局")
     before = serve(client, rid, "consultation_agency", "2026-03-02", expect=422)
-    assert before["detail"][0]["field"] == "served_on"
+    assert before["detail"][0] == {"field": "served_on",
+                                   "rule": "2026-03-02 is before the letter was issued on 2026-03-03"}
     future = serve(client, rid, "consultation_agency", "2027-01-04", expect=422)
     assert future["detail"][0]["field"] == "served_on"
     wrong = serve(client, rid, "consultation_agency", "2026-03-03", method="fax", expect=422)
@@ -81,6 +82,14 @@ def test_a_service_date_is_checked_and_a_correction_must_say_why(client):
     missing = client.post(f"/api/v1/requests/{rid}/letters/999/service",
                           json={"method": "email", "served_on": "2026-03-04"})
     assert missing.status_code == 404
+    huge = client.post(f"/api/v1/requests/{rid}/letters/{10**20}/service",
+                       json={"method": "email", "served_on": "2026-03-04"})
+    assert huge.status_code == 422 and huge.json()["detail"][0]["field"] == "letter_id"
+    for field in ("tracking_number", "note"):
+        nul = client.post(f"/api/v1/requests/{rid}/letters/{letter_of(client, rid, 'consultation_agency')['id']}/service",
+                          json={"method": "post", "served_on": "2026-03-04", "tracking_number": "EMS1",
+                                "note": "更正", field: "EMS\x00\x0b1"})
+        assert nul.status_code == 422 and nul.json()["detail"][0]["field"] == field
 
 
 def test_the_nightly_sweep_never_closes_a_period_whose_service_is_not_recorded(client, engine, settings):
