@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
+
 import typer
 
 app = typer.Typer(help="Gongkai (公开): 依申请公开 workflow engine.", no_args_is_help=True)
@@ -13,11 +17,11 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(calendar_app, name="calendar")
 
 
-@calendar_app.command("load")
-def calendar_load(file: str, by: str = typer.Option(..., help="who loads it, e.g. staff:li.na")) -> None:
-    """Load a year's official holiday notice (JSON) and recompute every open request's clock."""
-    import json
-
+@calendar_app.command("import")
+def calendar_import(file: str, by: str = typer.Option(..., help="who imports it, e.g. staff:li.na"),
+                    show: int = typer.Option(50, help="how many changed requests to list")) -> None:
+    """Import a year's State Council holiday notice (JSON), replacing its provisional calendar,
+    and recompute every open request; list the requests whose dates changed."""
     from rich.progress import Progress
 
     from core.config import get_settings
@@ -28,19 +32,30 @@ def calendar_load(file: str, by: str = typer.Option(..., help="who loads it, e.g
     try:
         with open(file, encoding="utf-8") as fh:
             doc = json.load(fh)
+        if not isinstance(doc, dict):
+            raise ValueError("the file must hold one JSON object: {year, source, holidays, makeup_workdays}")
         with session_scope() as session:
             spec = store_year(session, doc, by)
+            session.commit()
     except (OSError, ValueError, YearFileError) as exc:
-        typer.echo(f"not loaded: {exc}", err=True)
+        typer.echo(f"not imported: {exc}", err=True)
         raise typer.Exit(2) from None
     with Progress(transient=True) as bar:
         task = bar.add_task("recomputing open requests", total=None)
         result = recompute_open_clocks(
             get_engine(), actor=by, on=get_settings().today(),
             reason=f"{spec.year}年节假日安排已加载：{doc['source']}",
-            progress=lambda n: bar.advance(task, n))
+            progress=lambda n: bar.advance(task, n), data={"calendar_year": spec.year})
+    for change in result["changes"][:show]:
+        typer.echo(f"{change['number']}  {change['old_due_on'] or '—'} → {change['new_due_on'] or '—'}")
+    if len(result["changes"]) > show:
+        typer.echo(f"… and {len(result['changes']) - show} more: GET /api/v1/calendar/changes?year={spec.year}")
     typer.echo(f"{spec.year} loaded; {result['checked']} open requests checked, "
                f"{result['changed']} due dates changed")
+
+
+# The name of earlier releases, kept so existing scripts go on working.
+calendar_app.command("load", hidden=True)(calendar_import)
 
 
 @db_app.command("upgrade")
@@ -89,11 +104,211 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate the database, then serve the API (embedded default: SQLite under ./data)."""
     import uvicorn
 
+    from core.logging import UVICORN_LOGGING_CONFIG
     from core.migrate import upgrade
 
     upgrade()
     typer.echo(f"Gongkai API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
-    uvicorn.run("api.app:app", host=host, port=port, log_config=None)
+    uvicorn.run("api.app:app", host=host, port=port, log_config=str(UVICORN_LOGGING_CONFIG))
+
+
+# Where `gongkai run` serves Prefect when PREFECT_API_URL names no other server.
+LOCAL_PREFECT_API = "http://127.0.0.1:4200/api"
+# The deployment name of both schedules (workflows/serve.py's DEPLOYMENT, checked by a test).
+DEPLOYMENT = "gongkai"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parse_today(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    if not _DATE.fullmatch(value):
+        raise typer.BadParameter(f"{value!r} is not a date: expected YYYY-MM-DD, e.g. 2026-03-25")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date: {exc}") from None
+
+
+_PREFECT_URL = typer.Option(
+    None, "--prefect-api-url", envvar="PREFECT_API_URL", show_default=False,
+    help=f"the Prefect server to run the deployment on (default: $PREFECT_API_URL, else "
+         f"{LOCAL_PREFECT_API}, the one `gongkai run` starts)")
+_IN_PROCESS = typer.Option(False, "--in-process", help="run the flow in this process even when a "
+                           "Prefect server answers (the run is then recorded on it)")
+_TIMEOUT = typer.Option(600.0, help="seconds to wait for the deployment's run to finish")
+
+
+@app.command()
+def sweep(today: str | None = typer.Option(None, "--today", metavar="YYYY-MM-DD",
+                                           callback=_parse_today, show_default=False,
+                                           help="the day to sweep (replay a missed day); "
+                                                "default: the agency's today"),
+          prefect_api_url: str | None = _PREFECT_URL, in_process: bool = _IN_PROCESS,
+          timeout: float = _TIMEOUT) -> None:
+    """Run the daily deadline sweep now (or for a missed day).
+
+    Closes lapsed periods, flags due-soon and overdue requests, builds and mails the digests:
+    the deployment sweep_deadlines on the Prefect server when one answers, else in this process."""
+    _run_now("sweep_deadlines", {"today": today} if today else {}, prefect_api_url, in_process,
+             timeout)
+
+
+@app.command()
+def dispatch(prefect_api_url: str | None = _PREFECT_URL, in_process: bool = _IN_PROCESS,
+             timeout: float = _TIMEOUT) -> None:
+    """Run the outbox dispatcher now.
+
+    Renders, delivers and archives what is due: the deployment dispatch_outbox on the Prefect
+    server when one answers, else in this process."""
+    _run_now("dispatch_outbox", {}, prefect_api_url, in_process, timeout)
+
+
+def _prefect_answers(api_url: str) -> bool:
+    """A Prefect server answers at api_url (a 401/403 is one that wants credentials, which
+    Prefect's client takes from the environment)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{api_url}/health", timeout=3).status_code in (200, 401, 403)
+    except httpx.HTTPError:
+        return False
+
+
+def _run_now(flow_name: str, parameters: dict, prefect_api_url: str | None, in_process: bool,
+             timeout: float) -> None:
+    """Run a flow by its deployment on the Prefect server when one answers (so it runs where the
+    schedules run, one at a time, and shows in the Prefect UI); otherwise in this process."""
+    import os
+
+    from core.config import get_settings
+    from core.logging import PREFECT_LOGGING_CONFIG, configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    # Before Prefect is imported: its console lines as JSON, and no analytics from here.
+    os.environ.setdefault("PREFECT_LOGGING_SETTINGS_PATH", str(PREFECT_LOGGING_CONFIG))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    api_url = (prefect_api_url or LOCAL_PREFECT_API).rstrip("/")
+    answers = _prefect_answers(api_url)
+    if answers and not in_process:
+        os.environ["PREFECT_API_URL"] = api_url
+        ok, summary = _run_deployment(flow_name, parameters, api_url, timeout)
+    elif answers:  # --in-process, recorded on the server that answered
+        os.environ["PREFECT_API_URL"] = api_url
+        ok, summary = _run_in_process(flow_name, parameters, api_url)
+    else:
+        # Prefect runs the flow on a temporary server of its own, recorded in the Prefect
+        # database `gongkai run` uses (unless PREFECT_HOME says otherwise).
+        os.environ.pop("PREFECT_API_URL", None)
+        home = os.environ.setdefault("PREFECT_HOME",
+                                     str((settings.data_dir / "prefect").resolve()))
+        os.makedirs(home, exist_ok=True)
+        if not in_process:
+            typer.echo(f"note: no Prefect server answered at {api_url}; running {flow_name} in "
+                       f"this process instead (recorded under PREFECT_HOME={home})", err=True)
+        ok, summary = _run_in_process(flow_name, parameters, None)
+    if summary is not None:
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    raise typer.Exit(0 if ok else 1)
+
+
+def _run_deployment(flow_name: str, parameters: dict, api_url: str,
+                    timeout: float) -> tuple[bool, dict | None]:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.deployments import arun_deployment
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    name = f"{flow_name}/{DEPLOYMENT}"
+
+    async def go():
+        async with get_client() as client:
+            run = await arun_deployment(name, client=client, parameters=parameters,
+                                        timeout=timeout, poll_interval=1, as_subflow=False)
+            artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+            return run, artifacts
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            run, artifacts = asyncio.run(go())
+    except ObjectNotFound:
+        typer.echo(f"no deployment {name} on the Prefect server at {api_url}: start "
+                   "`gongkai run` (or `gongkai-flows serve`, or `gongkai-flows deploy` and a "
+                   "worker), or run it here with --in-process", err=True)
+        raise typer.Exit(1) from None
+    state = run.state
+    where = f"{api_url.removesuffix('/api')}/runs/flow-run/{run.id}"
+    typer.echo(f"{name}: flow run '{run.name}' {state.name if state else 'unknown'}  ({where})")
+    if state is None or not state.is_final():
+        typer.echo(f"still {state.name if state else 'not started'} after {timeout:g} s: is "
+                   "`gongkai run`, `gongkai-flows serve` or a worker running? The run will go "
+                   "on when one is.", err=True)
+        return False, None
+    if not state.is_completed():
+        typer.echo(f"{flow_name} did not complete: {state.message}", err=True)
+        return False, None
+    summary = next((_summary_of(a.data) for a in artifacts if a.type == "markdown"), None)
+    if summary is None and flow_name == "dispatch_outbox":
+        typer.echo("nothing was due")
+    return True, summary
+
+
+def _summary_of(markdown) -> dict | None:
+    """The JSON block of the summary artifact workflows.flows.report leaves on a run."""
+    if not isinstance(markdown, str):
+        return None
+    body = markdown.strip().removeprefix("```json").removesuffix("```")
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _run_in_process(flow_name: str, parameters: dict,
+                    api_url: str | None) -> tuple[bool, dict | None]:
+    import asyncio
+    import importlib
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    flow = getattr(importlib.import_module("workflows.flows"), flow_name)
+    # No server that answers: Prefect's own temporary one, whatever a profile names.
+    with (temporary_settings(updates={PREFECT_API_URL: api_url}) if api_url
+          else temporary_settings(restore_defaults={PREFECT_API_URL})):
+        state = asyncio.run(flow(**parameters, return_state=True))
+        run_name = _flow_run_name(state.state_details.flow_run_id)
+    typer.echo(f"{flow_name}: flow run '{run_name}' {state.name}  (in this process)")
+    if not state.is_completed():
+        typer.echo(f"{flow_name} did not complete: {state.message}", err=True)
+        return False, None
+    return True, state.result()
+
+
+def _flow_run_name(flow_run_id) -> str:
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            return client.read_flow_run(flow_run_id).name
+    except Exception:
+        return str(flow_run_id)
+
+
+def run_now_hint(api_url: str, bin_dir: str) -> str:
+    """The banner's lines on running a schedule's flow now, each a command that works as printed
+    from any shell and folder (the URL and the programs spelled out)."""
+    import os
+
+    gongkai, prefect = os.path.join(bin_dir, "gongkai"), os.path.join(bin_dir, "prefect")
+    env = f"PREFECT_API_URL={api_url}"
+    return (f"Run now:      {env} {gongkai} sweep   # --today YYYY-MM-DD replays a day\n"
+            f"              {env} {gongkai} dispatch\n"
+            f"  or Prefect: {env} {prefect} deployment run sweep_deadlines/{DEPLOYMENT} --watch")
 
 
 def _wait_healthy(url: str, proc, timeout: float) -> bool:
@@ -125,7 +340,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> 
     import time
 
     from core.config import get_settings
-    from core.logging import PREFECT_LOGGING_CONFIG
+    from core.logging import PREFECT_LOGGING_CONFIG, UVICORN_LOGGING_CONFIG
     from core.migrate import upgrade
 
     settings = get_settings()
@@ -144,15 +359,15 @@ def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> 
         typer.echo(f"the local Prefect server did not start on port {prefect_port} "
                    "(is another one running there?)", err=True)
         raise typer.Exit(1)
-    procs.append(subprocess.Popen([sys.executable, "-m", "workflows.serve", "serve"], env=env))
+    procs.append(subprocess.Popen([sys.executable, "-m", "workflows.serve", "serve",
+                                   "--no-banner"], env=env))
     procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app", "--host", host,
                                    "--port", str(port), "--log-config",
-                                   str(PREFECT_LOGGING_CONFIG.with_name("uvicorn_logging.yml"))],
-                                  env=env))
+                                   str(UVICORN_LOGGING_CONFIG)], env=env))
     typer.echo(f"Gongkai API:  http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)\n"
                f"Prefect UI:   http://127.0.0.1:{prefect_port}  (schedules: dispatch_outbox every "
                f"{settings.dispatch_interval_seconds} s, sweep_deadlines at '{settings.sweep_cron}' "
-               f"{settings.timezone})")
+               f"{settings.timezone})\n" + run_now_hint(api_url, bin_dir))
     stop = {"now": False}
 
     def _stop(*_):

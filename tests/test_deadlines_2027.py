@@ -127,3 +127,33 @@ def test_receipt_dates_before_the_regulations_are_refused_unless_configured(clie
         c.headers.update({"X-Actor": "staff:zhang.wei"})
         assert new_request(c, received_on="2018-06-01")["received_on"] == "2018-06-01"
     assert client.get("/api/v1/requests").json()["total"] == 2
+
+
+def test_gongkai_calendar_import_lists_the_requests_whose_due_date_moved(tmp_path, settings):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from core.db import make_engine
+    from core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    with TestClient(create_app(make_engine(url), settings)) as c:
+        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        rid = new_request(c, received_on="2026-12-31")["id"]
+        fire(c, rid, "register", "2026-12-31")
+        fire(c, rid, "review", "2026-12-31")
+        fire(c, rid, "extend", "2026-12-31", days=20, approved_by="陈静", reason="涉及多个部门")
+    notice = tmp_path / "2027.json"
+    notice.write_text(json.dumps(YEAR_2027, ensure_ascii=False), encoding="utf-8")
+    env = {**os.environ, "GONGKAI_DATABASE_URL": url, "GONGKAI_TODAY": "2026-12-31"}
+    done = subprocess.run([sys.executable, "-m", "core.cli", "calendar", "import", str(notice),
+                           "--by", "staff:li.na"], cwd=Path(__file__).resolve().parent.parent,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == [
+        "2026-000001  2027-03-02 → 2027-03-05",
+        "2027 loaded; 1 open requests checked, 1 due dates changed"]

@@ -9,8 +9,10 @@ automatic work. Flows are async: a sync flow pays ~1 s for Prefect's heartbeat t
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from prefect import flow, tags
+from prefect.artifacts import acreate_markdown_artifact
 from sqlalchemy import Engine
 
 from core.config import Settings, get_settings
@@ -41,6 +43,16 @@ def request_tags(number: str, kind: str) -> list[str]:
     return [f"request:{number}", kind]
 
 
+async def report(key: str, summary: dict) -> None:
+    """Leave the run's summary on it as a Prefect artifact (a JSON block): the UI shows it, and
+    `gongkai sweep` / `gongkai dispatch` read it back after running a deployment."""
+    try:
+        await acreate_markdown_artifact(
+            f"```json\n{json.dumps(summary, ensure_ascii=False, indent=2)}\n```", key=key)
+    except Exception as exc:  # the work is done and committed: a lost summary is no failure
+        log.warning("summary_artifact_failed", key=key, error=repr(exc))
+
+
 @flow(name="outbox-effect", flow_run_name="{kind} · {request_number}")
 async def outbox_effect(outbox_id: int, request_id: int, request_number: str, kind: str,
                         payload: dict, attempts: int, worker: str, today: dt.date) -> str:
@@ -61,6 +73,8 @@ async def dispatch_outbox(limit: int = 50, today: dt.date | None = None) -> dict
             outcome = await outbox_effect(item.id, item.request_id, item.request_number, item.kind,
                                           item.payload, item.attempts, worker, today)
         result[outcome].append(item.id)
+    if any(result.values()):  # not every idle minute
+        await report("dispatch-outbox", result)
     return result
 
 
@@ -94,4 +108,5 @@ async def sweep_deadlines(today: dt.date | None = None) -> dict:
                "digests": [d.id for d in digests], "mailed": mailed}
     log.info("sweep_deadlines_done", **{k: v for k, v in summary.items() if k != "closed"},
              closed=sum(map(len, closed.values())))
+    await report("sweep-deadlines", summary)
     return summary

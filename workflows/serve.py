@@ -14,7 +14,7 @@ import typer
 from prefect.schedules import Cron, Interval
 
 from core.config import Settings, get_settings
-from core.logging import configure_logging
+from core.logging import PREFECT_LOGGING_CONFIG, configure_logging
 from workflows.flows import dispatch_outbox, sweep_deadlines
 
 DEPLOYMENT = "gongkai"
@@ -32,9 +32,15 @@ def schedules(settings: Settings) -> dict:
 
 
 @app.command("serve")
-def serve_schedules() -> None:
+def serve_schedules(banner: bool = typer.Option(True, help="say what is served and how to run "
+                                                "it now (`gongkai run` prints its own)")) -> None:
     """Run the schedules in this process (embedded default)."""
+    import sys
+
     from prefect import serve
+    from prefect.settings import PREFECT_API_URL
+
+    from core.cli import run_now_hint
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -43,7 +49,15 @@ def serve_schedules() -> None:
     deployments = [flow.to_deployment(name=DEPLOYMENT, schedule=schedule, tags=["gongkai"],
                                       concurrency_limit=1)
                    for flow, _, schedule in schedules(settings).values()]
-    serve(*deployments)
+    if banner:
+        # Instead of Prefect's own, whose `prefect deployment run [DEPLOYMENT_NAME]` fails in
+        # any shell that does not know this server's PREFECT_API_URL.
+        api_url = PREFECT_API_URL.value()
+        typer.echo(f"Serving {', '.join(f'{name}/{DEPLOYMENT}' for name in schedules(settings))}"
+                   f" on {api_url or 'a temporary Prefect server (PREFECT_API_URL is not set)'}")
+        if api_url:
+            typer.echo(run_now_hint(api_url, str(Path(sys.executable).parent)))
+    serve(*deployments, print_starting_message=False)
 
 
 @app.command("deploy")
@@ -53,11 +67,15 @@ def deploy(pool: str = typer.Option(..., help="a Prefect work pool of type proce
     from prefect import Flow
 
     settings = get_settings()
+    # The flow-run processes a worker starts log Prefect's lines as JSON too (ours always are).
+    logging_config = source.resolve() / "core" / PREFECT_LOGGING_CONFIG.name
+    job_variables = ({"env": {"PREFECT_LOGGING_SETTINGS_PATH": str(logging_config)}}
+                     if logging_config.exists() else {})
     for name, (_, entrypoint, schedule) in schedules(settings).items():
         remote = Flow.from_source(source=str(source), entrypoint=entrypoint)
         deployment_id = remote.deploy(name=DEPLOYMENT, work_pool_name=pool, schedule=schedule,
                                       tags=["gongkai"], build=False, push=False,
-                                      print_next_steps=False)
+                                      job_variables=job_variables, print_next_steps=False)
         typer.echo(f"{name}/{DEPLOYMENT} on pool {pool}: {deployment_id}")
 
 
