@@ -14,7 +14,7 @@ from pydantic import Field
 from api.routes import ActorDep, SessionDep
 from api.schemas import PlainText, RowId, Strict
 from replies import service as letters
-from replies.catalog import decision_spec
+from replies.catalog import decision_spec, required_parts
 from replies.formats import FORMATS, MEDIA_TYPES
 from states.codes import ServiceMethod
 from states.errors import RequestNotFound
@@ -26,13 +26,15 @@ _TEXT = Field(default=None, max_length=10_000)
 
 class DraftBody(Strict):
     """The parts of the decision letter staff write; the legal boilerplate is not editable."""
-    findings: str | None = _TEXT
-    reasons: str | None = _TEXT
-    withheld_parts: str | None = _TEXT
-    provision: str | None = _TEXT
-    where_public: str | None = _TEXT
-    public_interest_reason: str | None = _TEXT
-    attachments: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+    findings: PlainText | None = _TEXT
+    reasons: PlainText | None = _TEXT
+    withheld_parts: PlainText | None = _TEXT
+    provision: PlainText | None = _TEXT
+    where_public: PlainText | None = _TEXT
+    where_to_apply: PlainText | None = _TEXT
+    provided_form: PlainText | None = Field(default=None, max_length=200)
+    form_reason: PlainText | None = _TEXT
+    attachments: list[Annotated[PlainText, Field(min_length=1, max_length=500)]] | None = Field(
         default=None, max_length=50)
     expected_version: int | None = Field(default=None, ge=1)
 
@@ -68,12 +70,15 @@ def _draft_view(session, row: Request) -> dict | None:
     draft = letters.draft_of(session, row.id)
     decision = letters.decision_of(session, row.id)
     spec = decision_spec(decision.outcome, decision.correction) if decision else None
+    parts = json.loads(draft.parts) if draft else {}
     return {"version": draft.version if draft else 0,
-            "parts": json.loads(draft.parts) if draft else {},
+            "parts": parts,
             "updated_by": draft.updated_by if draft else None,
             "frozen": row.state in letters.FROZEN_STATES,
             "letter": ({"title": spec.title, "template": spec.template,
-                        "required_parts": list(spec.parts)} if spec else None)}
+                        # exactly what send_reply will demand
+                        "required_parts": required_parts(spec, parts, row.requested_form)}
+                       if spec else None)}
 
 
 @router.get("")

@@ -10,21 +10,16 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from core.text import plain_text
 from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
 
 
-_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\n\t"} | {"\x7f"}
-
-
-def _no_control_characters(value: str | None) -> str | None:
-    if value is not None and any(ch in _CONTROL for ch in value):
-        raise ValueError("must not contain control characters (NUL, vertical tab …); "
-                         "retype or paste as plain text")
-    return value
+def _plain(value: str | None) -> str | None:
+    return None if value is None else plain_text(value)
 
 
 # Free text that will be stored and frozen into letters: no control characters.
-PlainText = Annotated[str, AfterValidator(_no_control_characters)]
+PlainText = Annotated[str, AfterValidator(_plain)]
 # A row id in a path: outside the database's integer range it cannot exist (404, never a 500).
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -34,22 +29,22 @@ class Strict(BaseModel):
 
 
 class Applicant(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     kind: ApplicantKind
-    id_number: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,30}$")
-    phone: str | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    address: str | None = Field(default=None, max_length=500)
+    id_number: PlainText | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,30}$")
+    phone: PlainText | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
+    email: PlainText | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    address: PlainText | None = Field(default=None, max_length=500)
 
 
 class RequestCreate(Strict):
     applicant: Applicant
     channel: Channel
     received_on: dt.date
-    description: str = Field(min_length=1, max_length=10_000)
-    requested_form: str | None = Field(default=None, max_length=200)
-    department: str | None = Field(default=None, max_length=200)
-    assignee: str | None = Field(default=None, max_length=200)
+    description: PlainText = Field(min_length=1, max_length=10_000)
+    requested_form: PlainText | None = Field(default=None, max_length=200)
+    department: PlainText | None = Field(default=None, max_length=200)
+    assignee: PlainText | None = Field(default=None, max_length=200)
 
 
 class EventBody(Strict):
@@ -59,30 +54,39 @@ class EventBody(Strict):
 
 
 class RegisterBody(EventBody):
-    department: str | None = Field(default=None, max_length=200)
-    assignee: str | None = Field(default=None, max_length=200)
+    department: PlainText | None = Field(default=None, max_length=200)
+    assignee: PlainText | None = Field(default=None, max_length=200)
+
+
+class SupplementItem(Strict):
+    kind: Literal["content", "identity", "contact", "form", "other"] = Field(
+        description="content 内容不明确 (Art 30); identity 身份证明, contact 联系方式, form 形式要求/"
+                    "获取方式, other (Art 29 ¶2)")
+    text: PlainText = Field(min_length=1, max_length=2000)
 
 
 class RequestSupplementBody(EventBody):
-    items: list[str] = Field(min_length=1, description="everything to supplement, in one notice")
+    items: list[PlainText | SupplementItem] = Field(
+        min_length=1, max_length=50,
+        description="everything to supplement, in one notice; a plain text item is a content item")
     period_days: int | None = Field(default=None, ge=1, le=60)
 
     @field_validator("items")
     @classmethod
     def _non_empty(cls, items):
-        if any(not i.strip() for i in items):
+        if any(not (i if isinstance(i, str) else i.text).strip() for i in items):
             raise ValueError("items must not contain empty entries")
         return items
 
 
 class ReceiveSupplementBody(EventBody):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: PlainText | None = Field(default=None, max_length=2000)
 
 
 class OpenConsultationBody(EventBody):
     party: ConsultationParty
-    name: str = Field(min_length=1, max_length=200)
-    matter: str | None = Field(default=None, max_length=5000,
+    name: PlainText = Field(min_length=1, max_length=200)
+    matter: PlainText | None = Field(default=None, max_length=5000,
                                description="which information the opinion is sought on; "
                                            "default: the request's description")
 
@@ -90,49 +94,83 @@ class OpenConsultationBody(EventBody):
 class CloseConsultationBody(EventBody):
     consultation_id: int
     opinion: Opinion
-    note: str | None = Field(default=None, max_length=5000)
+    note: PlainText | None = Field(default=None, max_length=5000)
 
 
 class ExtendBody(EventBody):
     days: int = Field(ge=1, le=20, description="working days, at most 20 (Art 33)")
-    approved_by: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=2000,
+    approved_by: PlainText = Field(min_length=1, max_length=200)
+    reason: PlainText = Field(min_length=1, max_length=2000,
                         description="why the period cannot be met, quoted in the 延期答复告知书")
 
 
 class NotifyFeeBody(EventBody):
     amount_yuan: int = Field(gt=0)
-    basis: str = Field(min_length=1, max_length=2000,
+    basis: PlainText = Field(min_length=1, max_length=2000,
                        description="收费依据和标准, quoted in the 收费通知书")
-    how_to_pay: str = Field(min_length=1, max_length=2000,
+    how_to_pay: PlainText = Field(min_length=1, max_length=2000,
                             description="缴费方式, quoted in the 收费通知书")
+
+
+class Override(Strict):
+    """Art 32: a third party's objection overridden in the public interest."""
+    consultation_id: int = Field(ge=1, le=2_147_483_647)
+    disclosed: PlainText = Field(min_length=1, max_length=2000,
+                                 description="what of this third party's information is disclosed")
+    reason: PlainText = Field(min_length=1, max_length=5000,
+                              description="why not disclosing it would seriously affect the public interest")
+
+
+WITHHELD_CODES = tuple(c for c in OUTCOME_CODES if c.startswith("withheld_"))
 
 
 class DecideBody(EventBody):
     outcome: Literal[OUTCOME_CODES]  # type: ignore[valid-type]
-    reason: str | None = Field(default=None, max_length=10_000)
-    responsible_agency: str | None = Field(default=None, max_length=200)
+    reason: PlainText | None = Field(default=None, max_length=10_000)
+    responsible_agency: PlainText | None = Field(default=None, max_length=200)
+    responsible_agency_contact: PlainText | None = Field(
+        default=None, max_length=500, description="its address and telephone (Art 36(5)); required "
+                                                  "whenever responsible_agency is named")
+    withheld_ground: Literal[WITHHELD_CODES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="partially_disclosed: the outcome code of the withheld part")
+    overrides: list[Override] | None = Field(
+        default=None, max_length=50,
+        description="Art 32: each objecting third party whose objection is overridden")
     correction: Literal[tuple(CORRECTIONS)] | None = Field(  # type: ignore[valid-type]
         default=None, description="Art 41 correction reply (with outcome 'other')")
 
 
 class NoteBody(EventBody):
-    note: str | None = Field(default=None, max_length=2000)
+    note: PlainText | None = Field(default=None, max_length=2000)
 
 
 class AskReasonsBody(EventBody):
-    note: str = Field(min_length=1, max_length=2000,
+    note: PlainText = Field(min_length=1, max_length=2000,
                       description="why the number or frequency exceeds a reasonable range (Art 35)")
+    period_days: int | None = Field(default=None, ge=1, le=60,
+                                    description="working days to answer from receipt (default 15)")
+
+
+class ReceiveReasonsBody(EventBody):
+    reasonable: bool = Field(description="whether the reasons given are reasonable (Art 35)")
+    note: PlainText | None = Field(default=None, max_length=2000)
+
+
+class DeferReplyBody(EventBody):
+    reply_by: dt.date = Field(description="the reasonable later date for the reply (Art 35)")
+    reason: PlainText = Field(min_length=1, max_length=2000,
+                              description="why the reply cannot be given within the Art 33 period")
 
 
 class WithdrawBody(EventBody):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: PlainText | None = Field(default=None, max_length=2000)
 
 
 EVENT_BODIES: dict[str, type[EventBody]] = {
     "register": RegisterBody, "review": NoteBody, "request_supplement": RequestSupplementBody,
     "receive_supplement": ReceiveSupplementBody, "open_consultation": OpenConsultationBody,
     "close_consultation": CloseConsultationBody, "extend": ExtendBody,
-    "ask_reasons": AskReasonsBody, "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
+    "ask_reasons": AskReasonsBody, "receive_reasons": ReceiveReasonsBody,
+    "defer_reply": DeferReplyBody, "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
     "send_reply": NoteBody, "archive": NoteBody, "withdraw": WithdrawBody,
 }

@@ -58,6 +58,32 @@ def calendar_import(file: str, by: str = typer.Option(..., help="who imports it,
 calendar_app.command("load", hidden=True)(calendar_import)
 
 
+agency_app = typer.Typer(help="The agency whose letters are issued.", no_args_is_help=True)
+app.add_typer(agency_app, name="agency")
+
+
+@agency_app.command("check")
+def agency_check() -> None:
+    """Say whether letters can be issued: every GONGKAI_AGENCY__* setting a letter needs, and
+    which are still missing (exit 1 then)."""
+    from core.config import get_settings
+
+    settings = get_settings()
+    agency = settings.agency
+    for field, env in agency.REQUIRED.items():
+        typer.echo(f"{env:32} {getattr(agency, field)}")
+    typer.echo(f"{'GONGKAI_AGENCY__CONTACT_PERSON':32} {agency.contact_person or '（未配置：以经办人为联系人）'}")
+    typer.echo(f"{'GONGKAI_AGENCY__ELECTRONIC_SEAL':32} "
+               f"{agency.electronic_seal or '（未配置：答复书当面送达或邮寄，不以电子邮件发送）'}")
+    missing = agency.missing()
+    if missing:
+        mode = "demo mode: letters are issued marked 演示文书" if settings.demo_mode else \
+            "letters are refused until they are set"
+        typer.echo(f"missing: {', '.join(missing)} ({mode})", err=True)
+        raise typer.Exit(1)
+    typer.echo("the agency is configured: letters can be issued")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create or migrate every table, index and audit guard."""
@@ -368,6 +394,14 @@ def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> 
                f"Prefect UI:   http://127.0.0.1:{prefect_port}  (schedules: dispatch_outbox every "
                f"{settings.dispatch_interval_seconds} s, sweep_deadlines at '{settings.sweep_cron}' "
                f"{settings.timezone})\n" + run_now_hint(api_url, bin_dir))
+    if settings.agency.missing():
+        # Letters frozen with placeholders could never be corrected: say so before anyone tries.
+        typer.echo("WARNING 机关信息未配置: letters (and the events that send them, register "
+                   f"first) are refused until {', '.join(settings.agency.missing())} are set "
+                   "(see `gongkai agency check`)" + (
+                       "; demo mode is on: letters are issued marked 演示文书"
+                       if settings.demo_mode else "; to try the engine out, GONGKAI_DEMO_MODE=true"),
+                   err=True)
     stop = {"now": False}
 
     def _stop(*_):

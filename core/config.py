@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import ClassVar
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,22 @@ class Agency(BaseModel):
     court: str = Field(default="（请配置管辖法院）人民法院",
                        description="the court named for 行政诉讼")
     signature: str = Field(default="", description="落款; empty: the agency name")
+    contact_person: str = Field(default="", description="联系人 on letters of requests with no assignee")
+    electronic_seal: Path | None = Field(
+        default=None, description="image (PNG) of the agency's electronic seal (电子印章): with it a "
+        "reply may be e-mailed as a sealed PDF; without it replies are handed over or posted")
+
+    # Settings a letter cannot go out without, with the environment variable that sets each.
+    REQUIRED: ClassVar[dict[str, str]] = {"name": "GONGKAI_AGENCY__NAME", "abbr": "GONGKAI_AGENCY__ABBR",
+                "address": "GONGKAI_AGENCY__ADDRESS", "phone": "GONGKAI_AGENCY__PHONE",
+                "review_body": "GONGKAI_AGENCY__REVIEW_BODY", "court": "GONGKAI_AGENCY__COURT"}
+
+    def missing(self) -> list[str]:
+        """The GONGKAI_AGENCY__* variables still at their placeholder (or empty)."""
+        defaults = type(self)()
+        return [env for field, env in self.REQUIRED.items()
+                if not str(getattr(self, field)).strip()
+                or getattr(self, field) == getattr(defaults, field)]
 
 
 class Settings(BaseSettings):
@@ -63,6 +80,11 @@ class Settings(BaseSettings):
     # letter was issued, marked as presumed; nothing lapses on a presumed date.
     presumed_service_days: int = Field(default=0, ge=0, le=30)
     agency: Agency = Field(default_factory=Agency)
+    # Letters need a configured agency; demo mode issues them with the placeholders, every one
+    # marked 演示文书 (for trying the engine out, never for real requests).
+    demo_mode: bool = False
+    # Art 35: working days the applicant is given to explain (from the notice's service date).
+    reasons_period_days: int = Field(default=15, ge=1, le=60)
     # A folder whose files override the built-in letter templates of the same name.
     templates_dir: Path | None = None
     # The outbox dispatcher (workflows/outbox.py): retries with exponential backoff, then parking.

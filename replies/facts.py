@@ -7,7 +7,6 @@ agency-edited template (run in a sandbox) cannot reach Python objects behind it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from core.config import Agency
 from replies.catalog import DRAFT_PARTS, LetterSpec
@@ -59,16 +58,36 @@ def clean_parts(parts: dict) -> dict:
     return out
 
 
-def doc_number(agency: Agency, spec: LetterSpec, row: Request) -> str:
-    digits = re.findall(r"\d+", row.number)
-    seq = int(digits[-1]) if digits else row.id
-    return agency.doc_number_pattern.format(abbr=agency.abbr, code=spec.code,
-                                            year=row.received_on.year, seq=seq, number=row.number)
+def doc_number(agency: Agency, spec: LetterSpec, year: int, seq: int | None, number: str) -> str:
+    """The 文号 from the letter register: one number per document, in the year it is issued.
+    `seq` None (a preview): the number is given when the letter is sent."""
+    if seq is None:
+        return "（发文时编号）"
+    return agency.doc_number_pattern.format(abbr=agency.abbr, code=spec.code, year=year, seq=seq,
+                                            number=number)
 
 
-def receipt_sentence(row: Request) -> str:
+# 补正 grounds (Art 29 ¶2, Art 30): what the notice says is wrong with the request.
+SUPPLEMENT_GROUNDS = {
+    "content": "所需政府信息的名称、文号或者便于查询的其他特征性描述不明确",
+    "identity": "未提供申请人的身份证明",
+    "contact": "未提供申请人的联系方式",
+    "form": "未写明政府信息的形式要求或者获取信息的方式、途径",
+    "other": "不符合《中华人民共和国政府信息公开条例》第二十九条第二款规定的申请内容要求",
+}
+
+
+def supplement_grounds(grounds: list[str]) -> tuple[str, str]:
+    """(what is wrong, the articles relied on) for the 补正告知书, worded by item."""
+    said = "；".join(SUPPLEMENT_GROUNDS[g] for g in grounds if g in SUPPLEMENT_GROUNDS)
+    basis = "第三十条" if set(grounds) <= {"content"} else "第二十九条第二款和第三十条"
+    return said, basis
+
+
+def receipt_sentence(row: Request, correction: bool = False) -> str:
     """The receipt sentence, with the 补正 dates when there was one (Art 30: the period ran afresh)."""
-    s = f"本机关于{cn_date(row.received_on)}收到您提出的政府信息公开申请"
+    what = "政府信息更正申请" if correction else "政府信息公开申请"
+    s = f"本机关于{cn_date(row.received_on)}收到您提出的{what}"
     if row.supplement_received_on:
         s += (f"，于{cn_date(row.supplement_requested_on)}向您发出补正告知，"
               f"并于{cn_date(row.supplement_received_on)}收到您的补正材料")
@@ -76,37 +95,55 @@ def receipt_sentence(row: Request) -> str:
 
 
 def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt.date,
-                parts: dict, recipient: str, decision: Decision | None = None,
-                consultation: Consultation | None = None, matter: str | None = None,
+                parts: dict, recipient: str, doc_seq: int | None, decision: Decision | None = None,
+                consultation: Consultation | None = None,
                 fee_pay_by: dt.date | None = None, fee_stops_clock: bool = True,
-                supplement_period_days: int | None = None,
-                provisional_years: list[int] | None = None) -> dict:
+                supplement_period_days: int | None = None, reasons_deadline: dt.date | None = None,
+                provisional_years: list[int] | None = None, demo: bool = False) -> dict:
     """The letter's facts. Periods a recipient is given run from its receipt of the letter, so
     a notice states them in words; the computed last day appears only once the service date is
     recorded (`reply_by`, `pay_by` are then set)."""
     parts = clean_parts(parts)
     info = OUTCOMES.get(decision.outcome) if decision else None
+    ground = OUTCOMES.get(decision.withheld_ground) if decision and decision.withheld_ground else None
     served = consultation is not None and consultation.served_on is not None
+    grounds = [g for g in (row.supplement_grounds or "").split(",") if g] or ["content"]
+    grounds_said, grounds_basis = supplement_grounds(grounds)
+    matter = (consultation.matter if consultation is not None and consultation.matter else
+              row.description)
     return {
         "agency": {"name": agency.name, "letterhead": agency.letterhead or agency.name,
                    "address": agency.address, "postcode": agency.postcode, "phone": agency.phone,
                    "review_body": agency.review_body, "court": agency.court,
-                   "signature": agency.signature or agency.name},
-        "letter": {"kind": spec.kind, "title": spec.title, "doc_number": doc_number(agency, spec, row),
+                   "signature": agency.signature or agency.name,
+                   # 联系人: the request's assignee, else the agency's configured contact
+                   "contact_person": row.assignee or agency.contact_person,
+                   "demo": demo},
+        "letter": {"kind": spec.kind, "title": spec.title,
+                   "doc_number": doc_number(agency, spec, issued_on.year, doc_seq, row.number),
                    "date": cn_date(issued_on), "recipient": recipient},
         "request": {"number": row.number, "applicant_name": row.applicant_name,
                     "received_on": cn_date(row.received_on),
                     "channel": CHANNEL_LABELS.get(row.channel, row.channel),
                     "description": row.description.strip().rstrip(_TRAILING),
-                    "requested_form": row.requested_form or "", "due_on": cn_date(row.due_on)},
-        "receipt": receipt_sentence(row),
+                    "requested_form": (row.requested_form or "").strip(), "due_on": cn_date(row.due_on)},
+        "receipt": receipt_sentence(row, correction=spec.kind.startswith("correction:")),
         "supplement": {"requested_on": cn_date(row.supplement_requested_on),
                        "items": [i for i in (row.supplement_items or "").split("\n") if i.strip()],
+                       "grounds": grounds_said, "basis": grounds_basis,
                        "period": cn_number(supplement_period_days) if supplement_period_days else "",
                        "served_on": cn_date(row.supplement_served_on),
                        "deadline": cn_date(row.supplement_deadline if row.supplement_served_on else None),
                        "received_on": cn_date(row.supplement_received_on)},
         "reasons_requested_on": cn_date(row.reasons_requested_on),
+        "reasons": {"requested_on": cn_date(row.reasons_requested_on),
+                    "period": cn_number(row.reasons_period_days) if row.reasons_period_days else "",
+                    "served_on": cn_date(row.reasons_served_on),
+                    "deadline": cn_date(reasons_deadline if row.reasons_served_on else None),
+                    "answered_on": cn_date(row.reasons_answered_on),
+                    "reasonable": bool(row.reasons_reasonable),
+                    "deferred_to": cn_date(row.deferred_to),
+                    "deferral_reason": (row.deferral_reason or "").strip().rstrip(_TRAILING)},
         "extension": {"days": row.extension_days, "approved_by": row.extension_approved_by or "",
                       "new_due_on": cn_date(row.due_on)},
         "fee": {"amount": row.fee_amount_yuan or 0, "notified_on": cn_date(row.fee_notified_on),
@@ -117,11 +154,16 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                          "sent_on": cn_date(consultation.sent_on) if consultation else "",
                          "served_on": cn_date(consultation.served_on) if served else "",
                          "reply_by": cn_date(consultation.lapses_on) if served else "",
-                         "matter": (matter or row.description).strip().rstrip(_TRAILING)},
+                         "matter": matter.strip().rstrip(_TRAILING)},
         "decision": {"outcome": decision.outcome if decision else "",
                      "label": info.label if info else "", "basis": info.basis if info else "",
                      "reason": (decision.reason or "").strip().rstrip(_TRAILING) if decision else "",
                      "responsible_agency": (decision.responsible_agency or "") if decision else "",
+                     "responsible_agency_contact":
+                         (decision.responsible_agency_contact or "") if decision else "",
+                     "withheld_ground": decision.withheld_ground or "" if decision else "",
+                     "withheld_label": ground.label if ground else "",
+                     "withheld_basis": ground.basis if ground else "",
                      "decided_on": cn_date(decision.decided_on) if decision else ""},
         "parts": parts,
         "remedy": remedy_sentence(spec.remedy, agency, spec.title),

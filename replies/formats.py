@@ -106,11 +106,27 @@ def to_pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
-def convert(html: str, fmt: str, *, title: str) -> bytes:
+_SEAL_STYLE = ("display:block;width:4.2cm;height:4.2cm;margin:0 1.2cm -3.6cm auto;"
+               "opacity:0.85;position:relative")
+
+
+def with_seal(html: str, seal_png: bytes) -> str:
+    """The electronic seal (电子印章) over the 落款, for a PDF sent electronically; the frozen HTML
+    itself is never changed."""
+    import base64
+
+    img = (f'<img class="seal" alt="电子印章" style="{_SEAL_STYLE}" '
+           f'src="data:image/png;base64,{base64.b64encode(seal_png).decode()}">')
+    return html.replace('<p class="signature">', img + '\n<p class="signature">', 1)
+
+
+def convert(html: str, fmt: str, *, title: str, seal: bytes | None = None) -> bytes:
+    """`seal`: the agency's electronic seal image, stamped on the PDF only (DOCX is printed and
+    sealed by hand)."""
     if fmt == "html":
         return html.encode("utf-8")
     if fmt == "docx":
         return to_docx(html, title=title)
     if fmt == "pdf":
-        return to_pdf(html)
+        return to_pdf(with_seal(html, seal) if seal else html)
     raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")

@@ -12,6 +12,16 @@ from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+class LetterRegister(SQLModel, table=True):
+    """发文登记: the last 文号 sequence used per letter code and issue year (one number a document)."""
+    __tablename__ = "letter_register"
+    __table_args__ = (UniqueConstraint("code", "year", name="uq_letter_register_code_year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str
+    year: int
+    last: int = 0
+
+
 class LetterDraft(SQLModel, table=True):
     """The parts staff write (findings, reasons, attachments …) before a letter is sent."""
     __tablename__ = "letter_draft"
@@ -52,4 +62,5 @@ class LetterFile(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     sha256: str
     size: int
+    sealed_with: str | None = None   # SHA-256 of the electronic seal image stamped on it (PDF)
     created_at: dt.datetime

@@ -8,6 +8,7 @@ makes a field a template needs but the facts lack an error, never a blank in a l
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -34,12 +35,24 @@ class TemplateProblem(RuleViolation):
         super().__init__("template", f"{template}: {problem}")
 
 
+# Staff findings often open with their own 经审查，/经检索，/经核查，: never add a second one.
+_OWN_LEAD = re.compile(r"^经[^，,。]{1,6}[，,]")
+
+
+def lead(text: str, phrase: str) -> str:
+    """`{{ parts.findings | lead("经审查") }}`: "经审查，" + the text, unless it already opens so."""
+    text = (text or "").strip()
+    return text if _OWN_LEAD.match(text) else f"{phrase}，{text}"
+
+
 @lru_cache(maxsize=8)
 def environment(override: Path | None) -> ImmutableSandboxedEnvironment:
     loaders = [FileSystemLoader(str(override))] if override else []
     loaders.append(FileSystemLoader(str(BUILTIN)))
-    return ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                                         autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = ImmutableSandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                                        autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["lead"] = lead
+    return env
 
 
 def _sources(env, name: str, seen: set[str]) -> list[str]:

@@ -17,22 +17,24 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 import audit
 from core.config import Settings, get_settings
 from replies.catalog import (DATES, DRAFT_PARTS, NOTICE_OF_EVENT, NOTICES, PARTS, LetterSpec,
-                             decision_spec)
+                             decision_spec, required_parts)
 from replies.facts import build_facts
 from replies.formats import FORMATS, convert
-from replies.models import Letter, LetterDraft, LetterFile
+from replies.models import Letter, LetterDraft, LetterFile, LetterRegister
 from replies.render import render_html
 from states.calendar import WorkCalendar
 from states.calendars import calendar_for
 from states.codes import ConsultationParty, Opinion
 from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
 from states.models import Consultation, Decision, Request, ServiceRecord
-from states.ledger import consultations_of, fee_deadline, supplement_period_days
+from states.ledger import (consultations_of, fee_deadline, reasons_deadline,
+                           supplement_period_days)
 from states.service import advance, enqueue, record_fact, record_service
 
 DEFERRED_FORMATS = ("docx", "pdf")       # rendered by the outbox, not on the API path
@@ -70,38 +72,41 @@ def draft_parts(session: Session, row: Request, decision: Decision | None) -> di
     return parts
 
 
-def _overridden_objections(consultations: list[Consultation], decision: Decision) -> list[Consultation]:
-    """Third parties who objected to a disclosure the agency decided anyway (Art 32 public interest)."""
-    if decision.outcome not in ("disclosed", "partially_disclosed"):
-        return []
-    return [c for c in consultations
-            if c.party == ConsultationParty.third_party and c.opinion == Opinion.objection]
+def overrides_of(decision: Decision | None) -> list[dict]:
+    """Art 32: the objecting third parties whose objection the decision overrode in the public
+    interest, each with what of its information is disclosed and why."""
+    return json.loads(decision.overrides) if decision and decision.overrides else []
 
 
 def _plan(session: Session, row: Request, event: str, data: dict) -> list[Planned]:
     if event in NOTICE_OF_EVENT:
         parts = {k: data.get(k) for k in ("note", "reason", "basis", "how_to_pay")}
         if event == "request_supplement":
-            parts["items"] = data.get("items")
+            parts["items"] = [i["text"] if isinstance(i, dict) else i for i in data.get("items") or []]
         return [Planned(NOTICES[NOTICE_OF_EVENT[event]], row.applicant_name, parts)]
     if event == "open_consultation":
         c = consultations_of(session, row.id)[-1]
         kind = ("consultation_third_party" if c.party == ConsultationParty.third_party
                 else "consultation_agency")
-        return [Planned(NOTICES[kind], c.name, {}, c, data.get("matter"))]
+        return [Planned(NOTICES[kind], c.name, {}, c)]
     if event == "send_reply":
         decision = decision_of(session, row.id)
         parts = draft_parts(session, row, decision)
         planned = [Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
                            parts)]
-        for c in _overridden_objections(consultations_of(session, row.id), decision):
-            planned.append(Planned(NOTICES["public_interest_notice"], c.name, parts, c))
+        by_id = {c.id: c for c in consultations_of(session, row.id)}
+        for override in overrides_of(decision):
+            c = by_id[override["consultation_id"]]
+            # Only what concerns this third party: never the applicant's reply or attachments.
+            planned.append(Planned(NOTICES["public_interest_notice"], c.name,
+                                   {"disclosed": override["disclosed"],
+                                    "public_interest_reason": override["reason"]}, c))
         return planned
     return []
 
 
-def _check_parts(spec: LetterSpec, parts: dict) -> None:
-    for name in spec.parts:
+def _check_parts(spec: LetterSpec, parts: dict, requested_form: str | None = None) -> None:
+    for name in required_parts(spec, parts, requested_form):
         value = parts.get(name)
         if not value or (isinstance(value, str) and not value.strip()):
             where = ("save it in the letter draft (PUT /api/v1/requests/{id}/letters/draft)"
@@ -118,11 +123,12 @@ def _letter_dates(row: Request, plan: Planned, calendar: WorkCalendar, settings:
         "supplement.deadline": row.supplement_deadline if row.supplement_served_on else None,
         "fee.pay_by": fee_deadline(row, calendar, settings) if row.fee_served_on else None,
         "consultation.reply_by": c.lapses_on if c is not None and c.served_on else None,
+        "reasons.deferred_to": row.deferred_to,
     }
 
 
 def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, settings: Settings,
-              calendar: WorkCalendar) -> dict:
+              calendar: WorkCalendar, doc_seq: int | None) -> dict:
     dates = _letter_dates(row, plan, calendar, settings)
     for path in plan.spec.dates:
         if dates[path] is None:
@@ -133,19 +139,41 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
     shown = [dates[p] for p in (*plan.spec.dates, *plan.spec.optional_dates) if dates[p]]
     years = sorted({y for d in shown for y in calendar.provisional_years_in(d)})
     return build_facts(spec=plan.spec, row=row, agency=settings.agency, issued_on=on,
-                       parts=plan.parts, recipient=plan.recipient,
+                       parts=plan.parts, recipient=plan.recipient, doc_seq=doc_seq,
                        decision=decision_of(session, row.id), consultation=plan.consultation,
-                       matter=plan.matter, fee_pay_by=dates["fee.pay_by"],
+                       fee_pay_by=dates["fee.pay_by"],
                        fee_stops_clock=settings.fee_stops_clock,
                        supplement_period_days=(supplement_period_days(row, calendar, settings)
                                                if row.supplement_requested_on else None),
-                       provisional_years=years)
+                       reasons_deadline=reasons_deadline(row, calendar, settings)[0],
+                       provisional_years=years, demo=settings.demo_mode)
+
+
+def check_agency(settings: Settings) -> None:
+    """No letter is frozen with the placeholders: refuse until the agency is configured (or the
+    engine runs in demo mode, whose letters say 演示文书)."""
+    missing = settings.agency.missing()
+    if missing and not settings.demo_mode:
+        raise RuleViolation("agency", "letters cannot be issued until the agency is configured: set "
+                            f"{', '.join(missing)} (gongkai agency check lists them), or "
+                            "GONGKAI_DEMO_MODE=true to try the engine out")
+
+
+def next_doc_seq(session: Session, code: str, year: int) -> int:
+    """The next 文号 sequence for a letter code in its issue year (发文登记), taken under the
+    counter row's lock so two letters never share a number."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(LetterRegister).values(code=code, year=year, last=1).on_conflict_do_update(
+        index_elements=["code", "year"], set_={"last": LetterRegister.last + 1})
+    return session.execute(stmt.returning(LetterRegister.last)).scalar_one()
 
 
 def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.date,
            settings: Settings, calendar: WorkCalendar) -> Letter:
-    _check_parts(plan.spec, plan.parts)
-    facts = facts_for(session, row, plan, on=on, settings=settings, calendar=calendar)
+    check_agency(settings)
+    _check_parts(plan.spec, plan.parts, row.requested_form)
+    facts = facts_for(session, row, plan, on=on, settings=settings, calendar=calendar,
+                      doc_seq=next_doc_seq(session, plan.spec.code, on.year))
     rendered = render_html(plan.spec.template, facts, settings.templates_dir)
     now = _now()
     letter = Letter(request_id=row.id, kind=plan.spec.kind, title=plan.spec.title,
@@ -169,9 +197,11 @@ def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.
     return letter
 
 
-def _store(session: Session, letter: Letter, fmt: str, content: bytes, now: dt.datetime) -> LetterFile:
+def _store(session: Session, letter: Letter, fmt: str, content: bytes, now: dt.datetime,
+           sealed_with: str | None = None) -> LetterFile:
     file = LetterFile(letter_id=letter.id, format=fmt, content=content,
-                      sha256=hashlib.sha256(content).hexdigest(), size=len(content), created_at=now)
+                      sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                      sealed_with=sealed_with, created_at=now)
     session.add(file)
     session.flush()
     return file
@@ -189,7 +219,7 @@ def advance_and_issue(session: Session, request_id: int, event: str, actor: str,
         decision = decision_of(session, request_id) if row else None
         if decision:
             spec = decision_spec(decision.outcome, decision.correction)
-            _check_parts(spec, draft_parts(session, row, decision))
+            _check_parts(spec, draft_parts(session, row, decision), row.requested_form)
     row = advance(session, request_id, event, actor, on=on, expected_version=expected_version,
                   settings=settings, calendar=calendar, **data)
     letters = [_issue(session, row, plan, actor=actor, on=on, settings=settings, calendar=calendar)
@@ -238,9 +268,9 @@ def preview(session: Session, request_id: int, *, fmt: str = "html", on: dt.date
         raise RuleViolation("outcome", "no decision yet: decide first, then preview its letter")
     plan = Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
                    draft_parts(session, row, decision))
-    _check_parts(plan.spec, plan.parts)
+    _check_parts(plan.spec, plan.parts, row.requested_form)
     facts = facts_for(session, row, plan, on=on or settings.today(), settings=settings,
-                      calendar=calendar)
+                      calendar=calendar, doc_seq=None)
     html = render_html(plan.spec.template, facts, settings.templates_dir).html
     return plan.spec, convert(html, fmt, title=plan.spec.title)
 
@@ -265,7 +295,8 @@ def letter_file(session: Session, request_id: int, letter_id: int, fmt: str) -> 
 
 
 def render_files(session: Session, letter_id: int, *, actor: str, on: dt.date,
-                 formats: tuple[str, ...] = DEFERRED_FORMATS) -> dict[str, str]:
+                 formats: tuple[str, ...] = DEFERRED_FORMATS,
+                 seal: bytes | None = None) -> dict[str, str]:
     """Render a frozen letter's other formats from its HTML; idempotent (a format already stored
     is kept, never replaced). Returns {format: sha256} of what this call added."""
     letter = session.get(Letter, letter_id)
@@ -276,20 +307,27 @@ def render_files(session: Session, letter_id: int, *, actor: str, on: dt.date,
     html = existing["html"].content.decode("utf-8")
     added: dict[str, LetterFile] = {}
     now = _now()
+    seal_sha = hashlib.sha256(seal).hexdigest() if seal else None
     for fmt in formats:
         if fmt in existing or fmt not in FORMATS:
             continue
-        added[fmt] = _store(session, letter, fmt, convert(html, fmt, title=letter.title), now)
+        sealed = seal_sha if fmt == "pdf" else None
+        added[fmt] = _store(session, letter, fmt,
+                            convert(html, fmt, title=letter.title, seal=seal if sealed else None),
+                            now, sealed)
     if added:
         record_fact(session, letter.request_id, "render_letter", actor, on=on, data={
             "letter_id": letter.id, "kind": letter.kind, "template": letter.template,
             "template_version": letter.template_version, "from_html_sha256": existing["html"].sha256,
-            "files": {fmt: {"sha256": f.sha256, "size": f.size} for fmt, f in added.items()}})
+            "files": {fmt: {"sha256": f.sha256, "size": f.size,
+                            **({"sealed_with": f.sealed_with} if f.sealed_with else {})}
+                      for fmt, f in added.items()}})
     return {fmt: f.sha256 for fmt, f in added.items()}
 
 
 # Which period a letter's service date starts (the rest are recorded as facts only).
 SERVICE_PERIOD_OF_KIND = {"supplement_notice": "supplement", "fee_notice": "fee",
+                          "reasons_notice": "reasons",
                           "consultation_third_party": "consultation",
                           "consultation_agency": "consultation"}
 
@@ -321,3 +359,10 @@ def services_of(session: Session, request_id: int) -> dict[int, list]:
                             .order_by(ServiceRecord.id)):
         out.setdefault(rec.letter_id, []).append(rec)
     return out
+
+
+def seal_image(settings: Settings) -> bytes | None:
+    """The agency's electronic seal (PNG), if configured; a configured file that cannot be read
+    is an error (the render is retried and parked with it), never a silent unsealed PDF."""
+    path = settings.agency.electronic_seal
+    return path.read_bytes() if path else None

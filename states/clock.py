@@ -48,6 +48,7 @@ class Ledger:
     extension_days: int = 0
     extension_approved_by: str | None = None
     replied_on: dt.date | None = None
+    deferred_to: dt.date | None = None  # Art 35: the reasonable later date set for the reply
     closed: bool = False    # decided without a reply period left to watch (withdrawn, archived)
 
 
@@ -172,6 +173,12 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
         # The due date is a working day, so adding the stop and the extension to the count is
         # the same as moving the due date on by them one after the other.
         clock.due_on = calendar.workday_after(start, REPLY_DAYS + stopped + ledger.extension_days)
+        if ledger.deferred_to is not None and ledger.deferred_to > clock.due_on:
+            clock.due_on = ledger.deferred_to
+            clock.explanation_zh.append(
+                f"申请人说明的理由合理，依照条例第三十五条确定延迟答复期限至{ledger.deferred_to.isoformat()}")
+            clock.explanation_en.append(
+                f"Art 35: reasons accepted, reply deferred to {ledger.deferred_to.isoformat()}")
         open_stops = [s for s in ledger.stops if s.end is None]
         if open_stops:
             since = min(s.start for s in open_stops)

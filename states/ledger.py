@@ -63,6 +63,14 @@ def supplement_deadline(row: Request, calendar: WorkCalendar,
                        supplement_period_days(row, calendar, settings), calendar, settings)
 
 
+def reasons_deadline(row: Request, calendar: WorkCalendar,
+                     settings: Settings | None = None) -> tuple[dt.date | None, bool]:
+    """Last day to explain (Art 35): the notice's period from its service date."""
+    settings = settings or get_settings()
+    return _period_end(row.reasons_requested_on, row.reasons_served_on,
+                       row.reasons_period_days or settings.reasons_period_days, calendar, settings)
+
+
 def consultation_lapse(c: Consultation, calendar: WorkCalendar,
                        settings: Settings | None = None) -> tuple[dt.date | None, bool]:
     """The day a consultation lapses: working day 15 after its letter's service date."""
@@ -119,7 +127,8 @@ def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCal
     return Ledger(received_on=row.received_on, supplement_requested_on=row.supplement_requested_on,
                   supplement_received_on=row.supplement_received_on, stops=tuple(stops),
                   extension_days=row.extension_days, extension_approved_by=row.extension_approved_by,
-                  replied_on=row.replied_on, closed=closed or row.state in CLOSED_STATES)
+                  replied_on=row.replied_on, deferred_to=row.deferred_to,
+                  closed=closed or row.state in CLOSED_STATES)
 
 
 def clock_for(session: Session, row: Request, calendar: WorkCalendar,

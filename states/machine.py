@@ -6,6 +6,8 @@ facts in the ledger (`ctx`). The machine is built on the locked row inside `adva
 
 from __future__ import annotations
 
+import datetime as dt
+
 from statemachine import State, StateChart
 
 from states.clock import MAX_EXTENSION_DAYS
@@ -17,6 +19,16 @@ from states.errors import RuleViolation
 OPEN_STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
                "awaiting_fee", "decided")
 FINISHED_STATES = ("replied", "withdrawn", "archived")
+
+
+def _date(value):
+    """Event data arrives as JSON: a date may be an ISO string."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
 
 
 def _require(cond: bool, field: str, rule: str) -> None:
@@ -56,6 +68,12 @@ class RequestMachine(StateChart):
     # Art 35: a request clearly excessive in number or frequency — ask the applicant for reasons
     # (说明理由告知书). The answer leads to not_processed_excessive or a reasonable later date.
     ask_reasons = reviewing.to.itself(internal=True, validators="check_ask_reasons")
+    receive_reasons = (reviewing.to.itself(internal=True, validators="check_receive_reasons")
+                       | consulting.to.itself(internal=True, validators="check_receive_reasons"))
+    # Art 35: reasons accepted but the reply needs longer — a reasonable later date, which is
+    # neither capped by Art 33 nor an Art 33 extension (延迟答复告知书).
+    defer_reply = (reviewing.to.itself(internal=True, validators="check_defer_reply")
+                   | consulting.to.itself(internal=True, validators="check_defer_reply"))
     notify_fee = reviewing.to(awaiting_fee, validators="check_notify_fee")
     receive_fee = awaiting_fee.to(reviewing)
     decide = (reviewing.to(decided, validators="check_decide")
@@ -115,6 +133,8 @@ class RequestMachine(StateChart):
         return all(c.closed_on is not None or c.id == cid for c in ctx.consultations)
 
     def check_extend(self, ctx, data):
+        _require(ctx.row.deferred_to is None, "event",
+                 f"the reply was deferred to {ctx.row.deferred_to} under Art 35; no Art 33 extension follows")
         _require(ctx.row.extension_days == 0, "event",
                  "the reply period may be extended once only (Art 33)")
         days = data.get("days")
@@ -131,6 +151,26 @@ class RequestMachine(StateChart):
                  "the applicant is asked for reasons once per request (Art 35)")
         _require(bool((data.get("note") or "").strip()), "note",
                  "say why the number or frequency of requests exceeds a reasonable range (Art 35)")
+
+    def check_receive_reasons(self, ctx, data):
+        row = ctx.row
+        _require(row.reasons_requested_on is not None, "event",
+                 "the applicant was not asked for reasons (ask_reasons, Art 35)")
+        _require(row.reasons_answered_on is None, "event",
+                 f"the applicant's reasons were recorded on {row.reasons_answered_on}")
+        _require(isinstance(data.get("reasonable"), bool), "reasonable",
+                 "say whether the reasons given are reasonable (Art 35)")
+
+    def check_defer_reply(self, ctx, data):
+        row = ctx.row
+        _require(row.reasons_reasonable is True, "event",
+                 "a reply is deferred under Art 35 only after the applicant's reasons were found reasonable")
+        _require(row.deferred_to is None, "event", f"the reply was already deferred to {row.deferred_to}")
+        due, later = ctx.clock.due_on, _date(data.get("reply_by"))
+        _require(later is not None and (due is None or later > due), "reply_by",
+                 f"a deferral sets a date later than the reply period in force ({due})")
+        _require(bool((data.get("reason") or "").strip()), "reason",
+                 "say why the reply cannot be given within the Art 33 period")
 
     def check_notify_fee(self, ctx, data):
         amount = data.get("amount_yuan")
@@ -169,6 +209,42 @@ class RequestMachine(StateChart):
             _require(ctx.fee_deadline is not None, "on",
                      "the payment deadline cannot be counted: its year's holiday calendar is not loaded")
             _require(ctx.on > ctx.fee_deadline, "on", f"the applicant has until {ctx.fee_deadline} to pay")
+        if outcome == "not_processed_excessive":
+            row = ctx.row
+            _require(row.reasons_requested_on is not None, "outcome",
+                     "not_processed_excessive needs the applicant asked for reasons first (ask_reasons, Art 35)")
+            if row.reasons_answered_on is not None:
+                _require(row.reasons_reasonable is False, "outcome",
+                         "the applicant's reasons were found reasonable: reply, or defer the reply (Art 35)")
+            else:
+                _require(row.reasons_served_on is not None, "on",
+                         "the reasons notice's service date is not recorded: its period runs from "
+                         "the applicant's receipt of it")
+                _require(ctx.reasons_deadline is not None and ctx.on > ctx.reasons_deadline, "on",
+                         f"the applicant has until {ctx.reasons_deadline} to give reasons")
+        if data.get("responsible_agency"):
+            _require(bool((data.get("responsible_agency_contact") or "").strip()),
+                     "responsible_agency_contact",
+                     "name how to reach the responsible agency (address, telephone; Art 36(5))")
+        if outcome == "partially_disclosed":
+            ground = data.get("withheld_ground")
+            _require(ground in OUTCOMES and OUTCOMES[ground].report_group == "不予公开",
+                     "withheld_ground", "the outcome code (withheld_…) of the part not disclosed (Art 37)")
+        overrides = data.get("overrides") or []
+        if overrides:
+            _require(outcome in ("disclosed", "partially_disclosed"), "overrides",
+                     "an objection is overridden only by a decision to disclose (Art 32)")
+            objecting = {c.id for c in ctx.consultations
+                         if c.party == ConsultationParty.third_party and c.opinion == Opinion.objection}
+            ids = [o.get("consultation_id") for o in overrides]
+            _require(len(set(ids)) == len(ids), "overrides", "each third party once")
+            for o in overrides:
+                _require(o.get("consultation_id") in objecting, "overrides",
+                         f"{o.get('consultation_id')} is not a third party's consultation that objected")
+                _require(bool((o.get("disclosed") or "").strip()), "overrides",
+                         "name what of that third party's information is disclosed (Art 32)")
+                _require(bool((o.get("reason") or "").strip()), "overrides",
+                         "give the public-interest reason for disclosing it (Art 32)")
         if data.get("correction") is not None:
             _require(outcome == "other", "correction",
                      "an Art 41 correction reply is decided with outcome 'other'")

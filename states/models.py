@@ -44,11 +44,18 @@ class Request(SQLModel, table=True):
     due_on: dt.date | None = Field(default=None, index=True)  # derived by the clock, never typed
     supplement_requested_on: dt.date | None = None      # 补正告知
     supplement_items: str | None = None
+    supplement_grounds: str | None = None               # comma list: content / identity / contact / form / other
     supplement_deadline: dt.date | None = None          # from the notice's service date (or presumed)
     supplement_period_days: int | None = None           # the period the notice gave, in working days
     supplement_served_on: dt.date | None = None         # 送达日 of the 补正告知书; None: presumed
     supplement_received_on: dt.date | None = None
     reasons_requested_on: dt.date | None = None         # 说明理由 (Art 35)
+    reasons_period_days: int | None = None              # working days from the notice's service date
+    reasons_served_on: dt.date | None = None
+    reasons_answered_on: dt.date | None = None          # the applicant's answer …
+    reasons_reasonable: bool | None = None              # … and whether the agency found it reasonable
+    deferred_to: dt.date | None = None                  # Art 35 延迟答复: the reasonable later date
+    deferral_reason: str | None = Field(default=None, sa_column=Column(Text))
     extension_days: int = 0                             # 延期答复
     extension_approved_by: str | None = None
     extended_on: dt.date | None = None
@@ -83,6 +90,7 @@ class Consultation(SQLModel, table=True):
     served_on: dt.date | None = None    # 送达日 of its letter; None: not recorded, lapse presumed
     lapses_on: dt.date | None = None    # working day 15 after the service date (Art 32, 34)
     letter_id: int | None = None        # the 征求意见书/函 that asked (replies' letter table)
+    matter: str | None = Field(default=None, sa_column=Column(Text))  # what the opinion is sought on
     closed_on: dt.date | None = None
     opinion: str | None = None
     note: str | None = None
@@ -96,6 +104,11 @@ class Decision(SQLModel, table=True):
     outcome: str = Field(index=True)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     responsible_agency: str | None = None
+    responsible_agency_contact: str | None = None       # Art 36(5): how to reach it
+    withheld_ground: str | None = None                  # partial disclosure: the withheld part's outcome code
+    # Art 32: per objecting third party overridden in the public interest, JSON
+    # [{"consultation_id", "disclosed", "reason"}]
+    overrides: str | None = Field(default=None, sa_column=Column(Text))
     correction: str | None = None                       # Art 41 reply: corrected / transferred / not_verified
     decided_on: dt.date = Field(index=True)
     decided_by: str

@@ -8,6 +8,7 @@ Any exception rolls everything back, so a failed call leaves no trace.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from states.calendar import CalendarYearMissing, WorkCalendar
 from states.calendars import calendar_for
 from states.clock import Clock, compute_clock
 from states.ledger import (clock_for, consultations_of, fee_deadline, ledger_of,  # noqa: F401 (re-exported)
-                           refresh_deadlines)
+                           reasons_deadline, refresh_deadlines)
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
                            UnknownEvent)
 from states.machine import RequestMachine
@@ -44,7 +45,7 @@ SIDE_EFFECTS: dict[str, list[str]] = {
 FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock", "deliver_reply",
                "export_archive", "flag_deadline", "record_service")
 # The periods a letter's service date starts (what `record_service` moves).
-SERVICE_PERIODS = ("supplement", "consultation", "fee")
+SERVICE_PERIODS = ("supplement", "consultation", "fee", "reasons")
 
 
 def _now() -> dt.datetime:
@@ -63,6 +64,7 @@ class Context:
     calendar: WorkCalendar
     settings: Settings
     fee_deadline: dt.date | None = None
+    reasons_deadline: dt.date | None = None
     recorded: dict[str, Any] = field(default_factory=dict)
 
 
@@ -167,7 +169,9 @@ def _record(ctx: Context, event: str, data: dict) -> None:
         row.assignee = data.get("assignee") or row.assignee
     elif event == "request_supplement":
         row.supplement_requested_on = on
-        row.supplement_items = "\n".join(data["items"])
+        items = [i if isinstance(i, dict) else {"kind": "content", "text": i} for i in data["items"]]
+        row.supplement_items = "\n".join(i["text"] for i in items)
+        row.supplement_grounds = ",".join(dict.fromkeys(i["kind"] for i in items))
         row.supplement_period_days = data.get("period_days") or ctx.settings.supplement_period_days
         if row.extension_days:
             # Art 30: the period runs afresh from the supplement, so an extension of the old
@@ -180,7 +184,7 @@ def _record(ctx: Context, event: str, data: dict) -> None:
         row.supplement_received_on = on
     elif event == "open_consultation":
         c = Consultation(request_id=row.id, party=data["party"], name=data["name"].strip(),
-                         sent_on=on)
+                         sent_on=on, matter=(data.get("matter") or "").strip() or None)
         ctx.session.add(c)
         ctx.session.flush()
         ctx.consultations.append(c)
@@ -195,6 +199,12 @@ def _record(ctx: Context, event: str, data: dict) -> None:
         row.extended_on = on
     elif event == "ask_reasons":
         row.reasons_requested_on = on
+        row.reasons_period_days = data.get("period_days") or ctx.settings.reasons_period_days
+    elif event == "receive_reasons":
+        row.reasons_answered_on, row.reasons_reasonable = on, data["reasonable"]
+    elif event == "defer_reply":
+        row.deferred_to = dt.date.fromisoformat(str(data["reply_by"]))
+        row.deferral_reason = data["reason"].strip()
     elif event == "notify_fee":
         row.fee_notified_on, row.fee_amount_yuan = on, data["amount_yuan"]
     elif event == "receive_fee":
@@ -208,6 +218,10 @@ def _record(ctx: Context, event: str, data: dict) -> None:
         decision.outcome, decision.reason, decision.decided_on = outcome, reason, on
         decision.decided_by = ctx.actor
         decision.responsible_agency = data.get("responsible_agency")
+        decision.responsible_agency_contact = data.get("responsible_agency_contact")
+        decision.withheld_ground = data.get("withheld_ground")
+        decision.overrides = (json.dumps(data["overrides"], ensure_ascii=False, sort_keys=True)
+                              if data.get("overrides") else None)
         decision.correction = data.get("correction")
         ctx.session.add(decision)
     elif event == "send_reply":
@@ -267,7 +281,7 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     consultations = consultations_of(session, row.id)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     ctx = Context(session, row, consultations, on, actor, clock, calendar, settings,
-                  fee_deadline(row, calendar, settings))
+                  fee_deadline(row, calendar, settings), reasons_deadline(row, calendar, settings)[0])
 
     from_state = row.state
     machine = RequestMachine(model=row, state_field="state")
@@ -330,6 +344,8 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
         row.supplement_served_on = served_on
     elif period == "fee":
         row.fee_served_on = served_on
+    elif period == "reasons":
+        row.reasons_served_on = served_on
     elif period == "consultation":
         target = next((c for c in consultations if c.id == consultation_id), None)
         if target is None:

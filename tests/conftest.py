@@ -79,6 +79,11 @@ AGENCY = Agency(name="杭州市西湖区人民政府办公室", abbr="西政办"
                 phone="0571-87000000")
 
 
+# The same agency as environment variables, for the processes tests start (gongkai run, workers).
+AGENCY_ENV = {f"GONGKAI_AGENCY__{k.upper()}": str(v) for k, v in AGENCY.model_dump().items()
+              if v not in (None, "")}
+
+
 @pytest.fixture
 def settings(tmp_path):
     return Settings(data_dir=tmp_path, log_json=True, today_override=TODAY, agency=AGENCY)

@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import PG_OK, PG_URL
+from tests.conftest import AGENCY_ENV, PG_OK, PG_URL
 
 BIN = Path(sys.executable).parent
 APPLICANT = {"name": "李明", "kind": "natural_person"}
@@ -75,7 +75,7 @@ def _stop(procs) -> None:
 
 def test_gongkai_run_starts_the_api_and_a_local_prefect_that_runs_the_schedules(tmp_path):
     port, prefect_port = _free_port(), _free_port()
-    env = {**os.environ, "GONGKAI_DATA_DIR": str(tmp_path / "data"),
+    env = {**os.environ, **AGENCY_ENV, "GONGKAI_DATA_DIR": str(tmp_path / "data"),
            "GONGKAI_DISPATCH_INTERVAL_SECONDS": "5"}
     env.pop("GONGKAI_DATABASE_URL", None)
     log = tmp_path / "run.log"
@@ -117,7 +117,7 @@ def test_scale_out_prefect_on_postgresql_a_worker_and_two_api_replicas(tmp_path)
     base = PG_URL.rsplit("/", 1)[0]
     prefect_port, api_ports = _free_port(), [_free_port(), _free_port()]
     prefect_api = f"http://127.0.0.1:{prefect_port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"),
+    env = {**os.environ, **AGENCY_ENV, "PREFECT_HOME": str(tmp_path / "prefect-home"),
            "PREFECT_API_URL": prefect_api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_API_DATABASE_CONNECTION_URL":
                base.replace("postgresql+psycopg", "postgresql+asyncpg") + f"/{names['prefect']}",

@@ -95,8 +95,38 @@ def test_an_unreachable_mail_server_keeps_the_digest_for_the_next_run(client, en
     assert listed[0]["emailed_at"] is None and "ConnectionRefusedError" in listed[0]["email_error"]
 
 
+def _seal(path):
+    """A red round seal as a PNG (what an agency's 电子印章 image looks like)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (240, 240), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((8, 8, 232, 232), outline=(200, 0, 0, 255), width=10)
+    image.save(path)
+    return path
+
+
+def test_without_an_electronic_seal_a_reply_is_never_e_mailed(client, engine, settings, smtp):
+    rid = new_request(client, received_on="2026-03-02",
+                      applicant={"name": "李明", "kind": "natural_person",
+                                 "email": "li.ming@example.cn"})["id"]
+    fire(client, rid, "register", "2026-03-02")
+    fire(client, rid, "review", "2026-03-03")
+    fire(client, rid, "decide", "2026-03-10", outcome="disclosed")
+    client.put(f"/api/v1/requests/{rid}/letters/draft",
+               json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
+    fire(client, rid, "send_reply", "2026-03-11")
+    dispatch_once(engine, settings)
+    assert smtp.messages == []
+    delivered = [e["data"] for e in client.get(f"/api/v1/requests/{rid}/history").json()["events"]
+                 if e["event"] == "deliver_reply"]
+    assert delivered == [{"letter_id": 2, "channel": "post",
+                          "note": "未配置电子印章：请打印、盖章后邮寄或当面送达"}]
+
+
 def test_a_sent_reply_is_mailed_with_its_pdf_and_the_archive_holds_the_whole_file(
-        client, engine, settings, smtp):
+        client, engine, settings, smtp, tmp_path):
+    settings.agency.electronic_seal = _seal(tmp_path / "seal.png")
+    seal_sha = hashlib.sha256((tmp_path / "seal.png").read_bytes()).hexdigest()
     rid = new_request(client, received_on="2026-03-02",
                       applicant={"name": "李明", "kind": "natural_person",
                                  "email": "li.ming@example.cn", "phone": "13800138000"})["id"]
@@ -123,6 +153,10 @@ def test_a_sent_reply_is_mailed_with_its_pdf_and_the_archive_holds_the_whole_fil
     events = client.get(f"/api/v1/requests/{rid}/history").json()["events"]
     delivered = next(e for e in events if e["event"] == "deliver_reply")
     assert delivered["data"]["channel"] == "email" and delivered["data"]["sha256"] == listed_pdf["sha256"]
+    rendered = next(e for e in events if e["event"] == "render_letter"
+                    and e["data"]["letter_id"] == decision["id"])
+    assert rendered["data"]["files"]["pdf"]["sealed_with"] == seal_sha
+    assert b"/Subtype /Image" in pdf
     archived = events[-1]
     assert (archived["event"], archived["actor"]) == ("export_archive", "system:dispatch_outbox")
     bundle = (settings.data_dir / archived["data"]["file"]).read_bytes()

@@ -28,6 +28,8 @@ PARTS = {
     "reason": "所需信息涉及多个部门，需要征求其他机关意见",
     "basis": "按件计收，第十一件至第三十件每件收费100元",
     "how_to_pay": "通过银行转账缴纳至西湖区财政局非税收入账户",
+    "where_to_apply": "杭州市不动产登记中心",
+    "disclosed": "该公司的中标金额",
 }
 
 
@@ -46,14 +48,16 @@ def _request() -> Request:
 
 def _facts(spec, outcome: str = "disclosed", correction: str | None = None) -> dict:
     decision = Decision(request_id=7, outcome=outcome, reason="所涉内容属于商业秘密",
-                        responsible_agency="杭州市西湖区住房和城乡建设局", correction=correction,
+                        responsible_agency="杭州市西湖区住房和城乡建设局",
+                        responsible_agency_contact="杭州市西湖区文二路2号，电话0571-87111111",
+                        withheld_ground="withheld_third_party_rights", correction=correction,
                         decided_on=dt.date(2026, 3, 24), decided_by="staff:wang")
     consultation = Consultation(id=3, request_id=7, party="third_party", name="某建筑有限公司",
                                 sent_on=dt.date(2026, 3, 16), lapses_on=dt.date(2026, 4, 7),
                                 opinion="objection")
     recipient = "某建筑有限公司" if spec.audience != "applicant" else "李明"
     return build_facts(spec=spec, row=_request(), agency=AGENCY, issued_on=dt.date(2026, 3, 25),
-                       parts=PARTS, recipient=recipient, decision=decision,
+                       parts=PARTS, recipient=recipient, doc_seq=123, decision=decision,
                        consultation=consultation, fee_pay_by=dt.date(2026, 4, 10))
 
 
@@ -81,7 +85,9 @@ def test_every_letter_renders_for_a_realistic_request_with_everything_in_place(s
     assert "None" not in html and "{{" not in html and "根据的规定" not in html
     if spec.audience == "applicant" and spec.kind != "acknowledgement":
         # the receipt sentence carries the 补正 dates, since the period ran afresh from them
-        assert "本机关于2026年3月2日收到您提出的政府信息公开申请" in html
+        what = "政府信息更正申请" if spec.kind.startswith("correction:") else "政府信息公开申请"
+        assert f"本机关于2026年3月2日收到您提出的{what}" in html
+        assert ("更正申请" in html) == spec.kind.startswith("correction:")
         assert "于2026年3月5日向您发出补正告知，并于2026年3月10日收到您的补正材料" in html
 
 

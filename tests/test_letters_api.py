@@ -146,14 +146,16 @@ def test_each_step_sends_its_own_notice_to_the_right_addressee(client):
     fire(client, rid, "notify_fee", "2026-03-17", amount_yuan=200, basis="按件计收，每件100元",
          how_to_pay="银行转账")
     fire(client, rid, "receive_fee", "2026-03-18")
-    fire(client, rid, "decide", "2026-03-19", outcome="disclosed")
+    # Art 32: overriding the objection is part of the decision, with what and why.
+    refused = fire(client, rid, "decide", "2026-03-19", expect=422, outcome="disclosed",
+                   overrides=[{"consultation_id": ids["agency"], "disclosed": "x", "reason": "y"}])
+    assert refused["detail"][0]["field"] == "overrides"
+    fire(client, rid, "decide", "2026-03-19", outcome="disclosed",
+         overrides=[{"consultation_id": ids["third_party"], "disclosed": "该公司的中标金额",
+                     "reason": "该项目资金涉及全区居民的切身利益"}])
     client.put(f"/api/v1/requests/{rid}/letters/draft",
-               json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
-    refused = fire(client, rid, "send_reply", "2026-03-20", expect=422)
-    assert refused["detail"][0]["field"] == "public_interest_reason"  # Art 32 override must say why
-    assert client.get(f"/api/v1/requests/{rid}").json()["state"] == "decided"
-    client.put(f"/api/v1/requests/{rid}/letters/draft",
-               json={"public_interest_reason": "该项目资金涉及全区居民的切身利益"})
+               json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供",
+                     "attachments": ["资金使用情况表"]})
     fire(client, rid, "send_reply", "2026-03-20")
 
     letters = _letters(client, rid)["letters"]
@@ -181,6 +183,9 @@ def test_each_step_sends_its_own_notice_to_the_right_addressee(client):
     assert "答复期限延长10个工作日" in text_of["extension_notice"]
     assert "应缴金额：人民币200元" in text_of["fee_notice"]
     assert "该项目资金涉及全区居民的切身利益" in text_of["public_interest_notice"]
+    # It names only what of that company is disclosed, and carries none of the applicant's attachments.
+    assert "决定公开的政府信息内容为：“该公司的中标金额”" in text_of["public_interest_notice"]
+    assert "资金使用情况表" not in text_of["public_interest_notice"]
     assert "第三十二条" in text_of["public_interest_notice"]
     assert PRIOR_REVIEW_LAW not in text_of["decision:disclosed"]
 

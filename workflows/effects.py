@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 import audit
 from replies.formats import MEDIA_TYPES
-from replies.service import RENDER_EFFECT, letter_file, letters_of, render_files
+from replies.service import RENDER_EFFECT, letter_file, letters_of, render_files, seal_image
 from states.models import Request
 from states.service import record_fact
 from workflows.mail import send_mail, smtp_configured
@@ -27,7 +27,8 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same archive is the same byte
 
 @effect(RENDER_EFFECT)
 def render_letter(session: Session, item: Claimed, ctx: EffectContext) -> None:
-    render_files(session, item.payload["letter_id"], actor=ctx.actor, on=ctx.today)
+    render_files(session, item.payload["letter_id"], actor=ctx.actor, on=ctx.today,
+                 seal=seal_image(ctx.settings))
 
 
 @effect("deliver_reply")
@@ -40,9 +41,12 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
     if not sent:
         raise LookupError(f"request {row.number} has no decision letter to deliver")
     letter, _ = sent[-1]
-    render_files(session, letter.id, actor=ctx.actor, on=ctx.today)  # no-op when already made
+    render_files(session, letter.id, actor=ctx.actor, on=ctx.today,  # no-op when already made
+                 seal=seal_image(ctx.settings))
     _, pdf = letter_file(session, row.id, letter.id, "pdf")
-    if row.applicant_email and smtp_configured(ctx.settings):
+    # Sent electronically only as a PDF bearing the agency's electronic seal: an unsealed
+    # printout has no legal force, so without a seal staff print, seal and hand over or post it.
+    if row.applicant_email and smtp_configured(ctx.settings) and pdf.sealed_with:
         message_id = f"<outbox-{item.id}.{row.number}@gongkai>"
         send_mail(ctx.settings, to=[row.applicant_email], subject=f"{letter.title}（{letter.doc_number}）",
                   body=f"{row.applicant_name}：\n\n您的政府信息公开申请（编号{row.number}）的答复见附件。\n\n"
@@ -52,8 +56,10 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
         data = {"letter_id": letter.id, "channel": "email", "message_id": message_id,
                 "sha256": pdf.sha256}
     else:
+        why = ("未配置电子印章" if row.applicant_email and smtp_configured(ctx.settings)
+               else "未留电子邮箱或未配置邮件服务")
         data = {"letter_id": letter.id, "channel": "post",
-                "note": "未留电子邮箱或未配置邮件服务：请打印、盖章后邮寄或当面送达"}
+                "note": f"{why}：请打印、盖章后邮寄或当面送达"}
     record_fact(session, row.id, "deliver_reply", ctx.actor, on=ctx.today, data=data)
 
 
