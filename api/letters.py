@@ -55,14 +55,14 @@ def _service_view(rec) -> dict:
             "note": rec.note, "recorded_by": rec.recorded_by, "recorded_at": rec.recorded_at}
 
 
-def _request(session, request_id: int) -> Request:
+def _request(session, request_id: RowId) -> Request:
     row = session.get(Request, request_id)
     if row is None:
         raise RequestNotFound(request_id)
     return row
 
 
-def _url(request_id: int, letter_id: int, fmt: str) -> str:
+def _url(request_id: RowId, letter_id: RowId, fmt: str) -> str:
     return f"/api/v1/requests/{request_id}/letters/{letter_id}.{fmt}"
 
 
@@ -82,7 +82,7 @@ def _draft_view(session, row: Request) -> dict | None:
 
 
 @router.get("")
-def list_letters(request_id: int, session: SessionDep):
+def list_letters(request_id: RowId, session: SessionDep):
     row = _request(session, request_id)
     items = []
     services = letters.services_of(session, row.id)
@@ -124,7 +124,7 @@ def record_service(request_id: RowId, letter_id: RowId, body: ServiceBody, sessi
 
 
 @router.put("/draft")
-def put_draft(request_id: int, body: DraftBody, session: SessionDep, actor: ActorDep):
+def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, actor: ActorDep):
     row = _request(session, request_id)
     parts = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     letters.save_draft(session, row.id, actor, parts, expected_version=body.expected_version)
@@ -133,7 +133,7 @@ def put_draft(request_id: int, body: DraftBody, session: SessionDep, actor: Acto
 
 
 @router.get("/draft/preview")
-def preview(request_id: int, session: SessionDep, http: HttpRequest,
+def preview(request_id: RowId, session: SessionDep, http: HttpRequest,
             format: Annotated[str, Query(pattern="^(html|docx)$",
                                          description="html or docx; PDF is made after sending")] = "html",
             on: dt.date | None = None):
@@ -144,7 +144,7 @@ def preview(request_id: int, session: SessionDep, http: HttpRequest,
 
 
 @router.get("/{letter_id}.{fmt}")
-def download(request_id: int, letter_id: int, fmt: str, session: SessionDep):
+def download(request_id: RowId, letter_id: RowId, fmt: str, session: SessionDep):
     if fmt not in FORMATS:
         return JSONResponse(status_code=404, content={
             "error": "not_found", "message": f"format '{fmt}' unknown; one of {', '.join(FORMATS)}",

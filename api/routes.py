@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session, func, select
 
 import audit
-from api.schemas import EVENT_BODIES, RequestCreate
+from api.schemas import EVENT_BODIES, PlainText, RequestCreate, RowId
 from api.views import audit_view, request_view
 from core.db import session_scope
 from core.logging import get_logger
@@ -55,7 +55,7 @@ def create_request(body: RequestCreate, session: SessionDep, actor: ActorDep, ht
 
 
 @router.post("/requests/{request_id}/events/{event}", tags=["staff"])
-def post_event(request_id: int, event: str, session: SessionDep, actor: ActorDep,
+def post_event(request_id: RowId, event: str, session: SessionDep, actor: ActorDep,
                http: HttpRequest, body: Annotated[dict, Body()]):
     schema = EVENT_BODIES.get(event)
     if schema is None:
@@ -77,7 +77,7 @@ def post_event(request_id: int, event: str, session: SessionDep, actor: ActorDep
 
 
 @router.get("/requests/{request_id}", tags=["staff"])
-def get_request(request_id: int, session: SessionDep, http: HttpRequest):
+def get_request(request_id: RowId, session: SessionDep, http: HttpRequest):
     row = session.get(Request, request_id)
     if row is None:
         raise RequestNotFound(request_id)
@@ -87,9 +87,9 @@ def get_request(request_id: int, session: SessionDep, http: HttpRequest):
 @router.get("/requests", tags=["staff"])
 def list_requests(session: SessionDep, http: HttpRequest,
                   state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
-                  department: str | None = None,
+                  department: Annotated[PlainText | None, Query(max_length=200)] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0):
+                  offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
     query = select(Request)
     if state:
         query = query.where(Request.state == state)
@@ -103,7 +103,7 @@ def list_requests(session: SessionDep, http: HttpRequest,
 
 
 @router.get("/requests/{request_id}/history", tags=["legal review"])
-def get_history(request_id: int, session: SessionDep):
+def get_history(request_id: RowId, session: SessionDep):
     row = session.get(Request, request_id)
     if row is None:
         raise RequestNotFound(request_id)

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from api.routes import ActorDep, SessionDep
+from api.schemas import PlainText, RowId
 from core.logging import get_logger
 from states.models import Outbox, Request
 from workflows.models import Digest
@@ -36,7 +37,7 @@ def _outbox_view(row: Outbox, number: str) -> dict:
 def list_outbox(session: SessionDep,
                 status: Annotated[str | None, Query(pattern=OUTBOX_STATUSES)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0):
+                offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
     query = select(Outbox, Request.number).join(Request, Request.id == Outbox.request_id)
     count = select(func.count()).select_from(Outbox)
     if status:
@@ -46,7 +47,7 @@ def list_outbox(session: SessionDep,
 
 
 @router.post("/outbox/{outbox_id}/retry")
-def retry_outbox(outbox_id: int, session: SessionDep, actor: ActorDep):
+def retry_outbox(outbox_id: RowId, session: SessionDep, actor: ActorDep):
     """Put a parked effect back in the queue once its cause is fixed (attempts start again)."""
     row = session.get(Outbox, outbox_id)
     if row is None:
@@ -75,7 +76,7 @@ def _digest_view(d: Digest, full: bool = False) -> dict:
 @router.get("/digests")
 def list_digests(session: SessionDep, day: dt.date | None = None,
                  scope_kind: Annotated[str | None, Query(pattern="^(department|assignee)$")] = None,
-                 scope: str | None = None,
+                 scope: Annotated[PlainText | None, Query(max_length=200)] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100):
     query = select(Digest)
     if day:
@@ -89,7 +90,7 @@ def list_digests(session: SessionDep, day: dt.date | None = None,
 
 
 @router.get("/digests/{digest_id}")
-def get_digest(digest_id: int, session: SessionDep):
+def get_digest(digest_id: RowId, session: SessionDep):
     digest = session.get(Digest, digest_id)
     if digest is None:
         return _not_found(f"digest {digest_id} does not exist")

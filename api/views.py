@@ -28,6 +28,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded
         "due_on_provisional": clock.provisional,
+        # rests on a letter whose service date is not recorded yet (counted from a presumed one)
+        "due_on_presumed": clock.presumed,
         "due_on_error": clock.error,
         "days_left": days_left,
         "overdue": bool(not finished and clock.overdue(today)),

@@ -28,7 +28,9 @@ from states.clock import Ledger, compute_clock  # noqa: E402
 from states.models import Consultation, Request  # noqa: E402
 
 YEAR_2027 = {"year": 2027, "source": "基准测试用2027年节假日安排",
-             "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"]],
+             "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"], "2027-04-05",
+                          ["2027-05-01", "2027-05-05"], "2027-06-09", "2027-09-15",
+                          ["2027-10-01", "2027-10-07"]],
              "makeup_workdays": ["2027-02-14"]}
 
 

@@ -47,11 +47,15 @@ def calendar_import(file: str, by: str = typer.Option(..., help="who imports it,
             reason=f"{spec.year}年节假日安排已加载：{doc['source']}",
             progress=lambda n: bar.advance(task, n), data={"calendar_year": spec.year})
     for change in result["changes"][:show]:
-        typer.echo(f"{change['number']}  {change['old_due_on'] or '—'} → {change['new_due_on'] or '—'}")
+        moved = [f"答复期限 {change['old_due_on'] or '—'} → {change['new_due_on'] or '—'}"
+                 if change["old_due_on"] != change["new_due_on"] else ""]
+        moved += [f"{name} {old or '—'} → {new or '—'}"
+                  for name, (old, new) in change.get("changed", {}).items()]
+        typer.echo(f"{change['number']}  " + "；".join(m for m in moved if m))
     if len(result["changes"]) > show:
         typer.echo(f"… and {len(result['changes']) - show} more: GET /api/v1/calendar/changes?year={spec.year}")
     typer.echo(f"{spec.year} loaded; {result['checked']} open requests checked, "
-               f"{result['changed']} due dates changed")
+               f"{result['changed']} changed")
 
 
 # The name of earlier releases, kept so existing scripts go on working.

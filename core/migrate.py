@@ -24,3 +24,17 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def drop_columns(table: str, *columns: str) -> None:
+    """For a migration's downgrade: drop plain columns. SQLite's batch mode would rebuild the
+    table, which foreign keys to it forbid once it has rows; SQLite 3.35+ drops them in place."""
+    from alembic import op
+
+    if op.get_bind().dialect.name == "sqlite":
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        with op.batch_alter_table(table) as b:
+            for column in columns:
+                b.drop_column(column)

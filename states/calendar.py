@@ -62,6 +62,10 @@ def chinesecalendar_years() -> dict[int, YearSpec]:
 
 
 def statutory_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(statutory_holiday_names(year))
+
+
+def statutory_holiday_names(year: int) -> dict[dt.date, str]:
     """The holidays 全国年节及纪念日放假办法 (as amended 2024, in force 2025) fixes in advance:
     元旦 1/1; 春节 除夕 to 初三 (4 days); 清明 (the solar term); 劳动节 5/1–5/2; 端午 (五月初五);
     中秋 (八月十五); 国庆 10/1–10/3. The State Council's yearly notice adds bridge days and 调休,
@@ -71,14 +75,15 @@ def statutory_holidays(year: int) -> frozenset[dt.date]:
         return dt.date(s.getYear(), s.getMonth(), s.getDay())
 
     new_year = Lunar.fromYmd(year, 1, 1)
-    spring = [solar(new_year.next(n)) for n in (-1, 0, 1, 2)]   # 除夕 is the day before 初一
-    qingming = [d for d, name in chinese_calendar.get_solar_terms(dt.date(year, 4, 1),
-                                                                  dt.date(year, 4, 30))
-                if name == "清明"]
-    days = {dt.date(year, 1, 1), *spring, *qingming, dt.date(year, 5, 1), dt.date(year, 5, 2),
-            solar(Lunar.fromYmd(year, 5, 5)), solar(Lunar.fromYmd(year, 8, 15)),
-            dt.date(year, 10, 1), dt.date(year, 10, 2), dt.date(year, 10, 3)}
-    return frozenset(d for d in days if d.year == year)
+    days = {dt.date(year, 1, 1): "元旦"}
+    days.update({solar(new_year.next(n)): "春节" for n in (-1, 0, 1, 2)})  # 除夕 to 初三
+    days.update({d: "清明节" for d, name in chinese_calendar.get_solar_terms(
+        dt.date(year, 4, 1), dt.date(year, 4, 30)) if name == "清明"})
+    days.update({dt.date(year, 5, 1): "劳动节", dt.date(year, 5, 2): "劳动节"})
+    days[solar(Lunar.fromYmd(year, 5, 5))] = "端午节"
+    days[solar(Lunar.fromYmd(year, 8, 15))] = "中秋节"
+    days.update({dt.date(year, 10, d): "国庆节" for d in (1, 2, 3)})
+    return {d: name for d, name in days.items() if d.year == year}
 
 
 def provisional_year(year: int) -> YearSpec:
@@ -118,7 +123,12 @@ def parse_year_file(doc: dict) -> tuple[YearSpec, str]:
     year = doc.get("year")
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise YearFileError("year: must be a whole year such as 2027")
-    source = (doc.get("source") or "").strip()
+    source = doc.get("source") or ""
+    if not isinstance(source, str):
+        raise YearFileError("source: must be the notice's title as text")
+    source = source.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in source):
+        raise YearFileError("source: must not contain control characters")
     if not source:
         raise YearFileError("source: name the notice (e.g. 国务院办公厅关于2027年部分节假日安排的通知)")
     named = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", source)}
@@ -132,6 +142,11 @@ def parse_year_file(doc: dict) -> tuple[YearSpec, str]:
         raise YearFileError(f"makeup_workdays: {both[0]} is also listed as a holiday")
     if weekdays := sorted(d for d in makeup if d.weekday() < 5):
         raise YearFileError(f"makeup_workdays: {weekdays[0]} is a weekday; make-up days fall on weekends")
+    if year >= 2025:  # 全国年节及纪念日放假办法 as amended 2024: these days are off by law
+        for day, name in sorted(statutory_holiday_names(year).items()):
+            if day.weekday() < 5 and day not in holidays:
+                raise YearFileError(f"holidays: {day} ({name}) is a statutory holiday under "
+                                    "全国年节及纪念日放假办法 and must be listed")
     return YearSpec(year, frozenset(d for d in holidays if d.weekday() < 5), frozenset(makeup)), source
 
 

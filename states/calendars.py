@@ -84,7 +84,8 @@ def recompute_open_clocks(engine: Engine, *, actor: str, reason: str, on: dt.dat
                 if row.id in heads:
                     row.audit_seq, row.audit_head = heads[row.id]
             changes += [{"request_id": e["request_id"], "number": numbers[e["request_id"]],
-                         "old_due_on": e["data"]["old_due_on"], "new_due_on": e["data"]["new_due_on"]}
+                         "old_due_on": e["data"]["old_due_on"], "new_due_on": e["data"]["new_due_on"],
+                         **({"changed": e["data"]["changed"]} if "changed" in e["data"] else {})}
                         for e in events]
             checked += len(rows)
             last_id = rows[-1].id

@@ -63,7 +63,7 @@ class Clock:
     supplement_notice_due: dt.date | None = None
     frozen_days_left: int | None = None
     provisional: bool = False   # counted partly on a provisional calendar year
-    presumed: bool = False      # a stop is bounded by a presumed (unrecorded) service date
+    presumed: bool = False      # the due date rests on a presumed (unrecorded) service date
     error: str | None = None
     explanation_zh: list[str] = field(default_factory=list)
     explanation_en: list[str] = field(default_factory=list)
@@ -150,6 +150,7 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
             else:
                 state_zh = state_en = ""
             if s.presumed and (s.end is None or s.end > end):
+                clock.presumed = True  # the due date rests on a presumed service date
                 state_zh += "（送达日未登记，届满日按推定送达日计算）"
                 state_en += " (service date not recorded: lapse counted from a presumed service date)"
             clock.explanation_zh.append(
@@ -186,7 +187,6 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
             clock.stopped = True
             clock.stopped_since = since
             clock.stop_bound = bound
-            clock.presumed = any(s.presumed for s in open_stops)
             clock.frozen_days_left = (calendar.workdays_between(since, clock.due_on)
                                       - calendar.workdays_between(since, bound))
         clock.provisional = calendar.is_provisional(start, clock.due_on)

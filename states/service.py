@@ -314,6 +314,42 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     return row
 
 
+def _check_service_fits(session: Session, row: Request, consultations: list[Consultation],
+                        period: str | None, consultation_id: int | None, served_on: dt.date) -> None:
+    """A service date cannot come after the recipient's answer to the letter, nor move a period
+    that has already been acted on (a lapse recorded, a request deemed abandoned)."""
+    decision = session.exec(select(Decision).where(Decision.request_id == row.id)).first()
+    decided = decision.outcome if decision else None
+    if period == "consultation":
+        c = next((c for c in consultations if c.id == consultation_id), None)
+        if c is not None and c.closed_on is not None:
+            if c.opinion == "no_reply":
+                raise RuleViolation("served_on", f"the consultation was closed as lapsed without reply "
+                                    f"on {c.closed_on}: its service date can no longer change")
+            if served_on > c.closed_on:
+                raise RuleViolation("served_on", f"{served_on} is after the answer recorded on {c.closed_on}")
+    elif period == "supplement":
+        if decided == "other_no_supplement":
+            raise RuleViolation("served_on", "the request was deemed abandoned for want of the 补正: "
+                                "the notice's service date can no longer change")
+        if row.supplement_received_on and served_on > row.supplement_received_on:
+            raise RuleViolation("served_on", f"{served_on} is after the supplement arrived on "
+                                f"{row.supplement_received_on}")
+    elif period == "fee":
+        if decided == "other_fee_unpaid":
+            raise RuleViolation("served_on", "the request was closed for the unpaid fee: the "
+                                "notice's service date can no longer change")
+        if row.fee_paid_on and served_on > row.fee_paid_on:
+            raise RuleViolation("served_on", f"{served_on} is after the fee was paid on {row.fee_paid_on}")
+    elif period == "reasons":
+        if decided == "not_processed_excessive" and row.reasons_answered_on is None:
+            raise RuleViolation("served_on", "the request was not processed for want of reasons: "
+                                "the notice's service date can no longer change")
+        if row.reasons_answered_on and served_on > row.reasons_answered_on:
+            raise RuleViolation("served_on", f"{served_on} is after the reasons arrived on "
+                                f"{row.reasons_answered_on}")
+
+
 def record_service(session: Session, request_id: int, *, letter_id: int, issued_on: dt.date,
                    period: str | None, consultation_id: int | None, method: str,
                    served_on: dt.date, actor: str, tracking_number: str | None = None,
@@ -340,6 +376,7 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
         raise RuleViolation("note", f"the service of this letter was recorded already "
                             f"({earlier.served_on}); a correction states its reason")
     consultations = consultations_of(session, row.id)
+    _check_service_fits(session, row, consultations, period, consultation_id, served_on)
     if period == "supplement":
         row.supplement_served_on = served_on
     elif period == "fee":
@@ -356,6 +393,7 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
         raise RuleViolation("period", f"one of {', '.join(SERVICE_PERIODS)} or none")
     refresh_deadlines(row, consultations, calendar, settings)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
+    old_due_on = row.due_on
     row.due_on = clock.due_on
     row.version += 1
     record = ServiceRecord(request_id=row.id, letter_id=letter_id, method=method,
@@ -366,7 +404,8 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
     session.add(row)
     session.flush()
     data = {"letter_id": letter_id, "method": method, "served_on": served_on,
-            "tracking_number": record.tracking_number, "period": period, "due_on": clock.due_on}
+            "tracking_number": record.tracking_number, "period": period, "due_on": clock.due_on,
+            "old_due_on": old_due_on}
     if earlier is not None:
         data.update(corrects=earlier.served_on, note=record.note)
     if period == "supplement":

@@ -22,7 +22,9 @@ from tests.conftest import AGENCY, TODAY, fire, new_request, serve
 ROOT = Path(__file__).resolve().parent.parent
 # A made-up 2027 notice for the tests (the real one is not yet published as this is written).
 YEAR_2027 = {"year": 2027, "source": "测试用2027年节假日安排",
-             "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"]],
+             "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"], "2027-04-05",
+                          ["2027-05-01", "2027-05-05"], "2027-06-09", "2027-09-15",
+                          ["2027-10-01", "2027-10-07"]],
              "makeup_workdays": ["2027-02-14"]}
 
 
@@ -82,6 +84,10 @@ def test_a_provisional_calendar_counts_mon_to_fri_and_says_so(engine, tmp_path):
     ({"holidays": ["2027-13-01"]}, "holidays: '2027-13-01' is not a date"),
     ({"source": ""}, "source: name the notice"),
     ({"source": "国务院办公厅关于2026年部分节假日安排的通知"}, "source: names 2026年 but the file is for 2027"),
+    ({"source": 2027}, "source: must be the notice's title as text"),
+    ({"source": "2027年安排\x00"}, "source: must not contain control characters"),
+    ({"holidays": [["2027-01-01", "2027-01-03"]]},
+     r"holidays: 2027-02-05 \(春节\) is a statutory holiday under 全国年节及纪念日放假办法"),
 ])
 def test_an_inconsistent_year_file_is_refused_naming_the_entry(change, message):
     with pytest.raises(YearFileError, match=message):
@@ -97,7 +103,7 @@ def test_gongkai_calendar_load_from_the_command_line(tmp_path):
     good.write_text(json.dumps(YEAR_2027, ensure_ascii=False), encoding="utf-8")
     loaded = run("calendar", "load", str(good), "--by", "staff:li.na")
     assert loaded.returncode == 0, loaded.stderr
-    assert loaded.stdout.strip().endswith("2027 loaded; 0 open requests checked, 0 due dates changed")
+    assert loaded.stdout.strip().endswith("2027 loaded; 0 open requests checked, 0 changed")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**YEAR_2027, "makeup_workdays": ["2027-02-15"]}), encoding="utf-8")
     refused = run("calendar", "load", str(bad), "--by", "staff:li.na")

@@ -79,7 +79,9 @@ def test_an_extension_into_2027_is_issued_with_its_new_date_and_the_provisional_
 # A made-up official 2027 notice that differs from the provisional calendar around 春节:
 # holidays 5–13 February, Sunday 14 February a make-up working day.
 YEAR_2027 = {"year": 2027, "source": "国务院办公厅关于2027年部分节假日安排的通知（测试）",
-             "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"]],
+             "holidays": [["2027-01-01", "2027-01-03"], ["2027-02-05", "2027-02-13"], "2027-04-05",
+                          ["2027-05-01", "2027-05-05"], "2027-06-09", "2027-09-15",
+                          ["2027-10-01", "2027-10-07"]],
              "makeup_workdays": ["2027-02-14"]}
 
 
@@ -155,5 +157,5 @@ def test_gongkai_calendar_import_lists_the_requests_whose_due_date_moved(tmp_pat
                           env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-2:] == [
-        "2026-000001  2027-03-02 → 2027-03-05",
-        "2027 loaded; 1 open requests checked, 1 due dates changed"]
+        "2026-000001  答复期限 2027-03-02 → 2027-03-05",
+        "2027 loaded; 1 open requests checked, 1 changed"]

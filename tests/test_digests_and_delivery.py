@@ -105,16 +105,22 @@ def _seal(path):
     return path
 
 
-def test_without_an_electronic_seal_a_reply_is_never_e_mailed(client, engine, settings, smtp):
+def _replied_to_an_applicant_with_email(client, **applicant) -> int:
+    """A request disclosed and replied to on 11 March 2026, the applicant having given an e-mail."""
     rid = new_request(client, received_on="2026-03-02",
                       applicant={"name": "李明", "kind": "natural_person",
-                                 "email": "li.ming@example.cn"})["id"]
+                                 "email": "li.ming@example.cn", **applicant})["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-03")
     fire(client, rid, "decide", "2026-03-10", outcome="disclosed")
     client.put(f"/api/v1/requests/{rid}/letters/draft",
                json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
     fire(client, rid, "send_reply", "2026-03-11")
+    return rid
+
+
+def test_without_an_electronic_seal_a_reply_is_never_e_mailed(client, engine, settings, smtp):
+    rid = _replied_to_an_applicant_with_email(client)
     dispatch_once(engine, settings)
     assert smtp.messages == []
     delivered = [e["data"] for e in client.get(f"/api/v1/requests/{rid}/history").json()["events"]
@@ -127,15 +133,7 @@ def test_a_sent_reply_is_mailed_with_its_pdf_and_the_archive_holds_the_whole_fil
         client, engine, settings, smtp, tmp_path):
     settings.agency.electronic_seal = _seal(tmp_path / "seal.png")
     seal_sha = hashlib.sha256((tmp_path / "seal.png").read_bytes()).hexdigest()
-    rid = new_request(client, received_on="2026-03-02",
-                      applicant={"name": "李明", "kind": "natural_person",
-                                 "email": "li.ming@example.cn", "phone": "13800138000"})["id"]
-    fire(client, rid, "register", "2026-03-02")
-    fire(client, rid, "review", "2026-03-03")
-    fire(client, rid, "decide", "2026-03-10", outcome="disclosed")
-    client.put(f"/api/v1/requests/{rid}/letters/draft",
-               json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
-    fire(client, rid, "send_reply", "2026-03-11")
+    rid = _replied_to_an_applicant_with_email(client, phone="13800138000")
     fire(client, rid, "archive", "2026-03-12")
     result = dispatch_once(engine, settings)
     assert len(result.done) == 4 and not (result.retried or result.parked)

@@ -188,3 +188,48 @@ def test_an_extension_granted_before_a_supplement_lapses_and_one_may_be_granted_
     assert r["due_on"] == "2026-04-08"
     r = fire(client, rid, "extend", "2026-03-20", days=5, approved_by="陈静", reason="涉及多个部门")
     assert r["due_on"] == "2026-04-15"
+
+
+def test_a_service_date_cannot_move_a_period_already_acted_on_or_follow_the_answer(client, engine, settings):
+    rid, cid = _consulting(client, party="agency", name="区财政局")
+    serve(client, rid, "consultation_agency", "2026-03-03")
+    fire(client, rid, "close_consultation", "2026-03-24", consultation_id=cid, opinion="no_reply")
+    moved = serve(client, rid, "consultation_agency", "2026-03-10", method="email", expect=422,
+                  note="更正送达日")
+    assert "can no longer change" in moved["detail"][0]["rule"]
+    other, ocid = _consulting(client)
+    fire(client, other, "close_consultation", "2026-03-05", consultation_id=ocid, opinion="consent")
+    after = serve(client, other, "consultation_third_party", "2026-03-20", expect=422)
+    assert after["detail"][0]["rule"] == "2026-03-20 is after the answer recorded on 2026-03-05"
+    supplement = new_request(client, received_on="2026-03-02")["id"]
+    fire(client, supplement, "register", "2026-03-02")
+    fire(client, supplement, "request_supplement", "2026-03-03", items=["请提供身份证明"], period_days=5)
+    serve(client, supplement, "supplement_notice", "2026-03-03")
+    assert sweep_lapses(engine, dt.date(2026, 3, 11), settings).no_supplement == ["2026-000003"]
+    late = serve(client, supplement, "supplement_notice", "2026-03-09", method="email", expect=422,
+                 note="实际送达日更正")
+    assert "deemed abandoned" in late["detail"][0]["rule"]
+
+
+def test_an_unserved_letter_marks_the_due_date_it_moves_as_presumed(client):
+    rid, cid = _consulting(client, party="agency", name="区财政局")
+    late = fire(client, rid, "close_consultation", "2026-03-27", consultation_id=cid, opinion="consent")
+    # Cut at the presumed lapse (24 March): the due date rests on a presumption until served.
+    assert (late["due_on"], late["due_on_presumed"]) == ("2026-04-21", True)
+    serve(client, rid, "consultation_agency", "2026-03-10", method="post", tracking_number="EMS9")
+    r = client.get(f"/api/v1/requests/{rid}").json()
+    # Served 10 March: lapses 31 March, so the answer on 27 March holds the clock to then.
+    assert (r["due_on"], r["due_on_presumed"]) == ("2026-04-24", False)
+
+
+def test_the_sweep_never_closes_a_period_that_lapsed_on_a_provisional_year(client, engine, settings):
+    rid = new_request(client, received_on="2026-12-24")["id"]
+    fire(client, rid, "register", "2026-12-24")
+    fire(client, rid, "request_supplement", "2026-12-28", items=["请提供身份证明"], period_days=5)
+    serve(client, rid, "supplement_notice", "2026-12-28")
+    # 5 working days from 28 Dec: 29–31 Dec, (1 Jan off), 4–5 Jan 2027 — on the provisional calendar.
+    assert client.get(f"/api/v1/requests/{rid}").json()["supplement"]["deadline"] == "2027-01-05"
+    result = sweep_lapses(engine, dt.date(2027, 1, 6), settings.model_copy(
+        update={"today_override": dt.date(2027, 1, 6)}))
+    assert result.no_supplement == [] and result.held_provisional == ["2026-000001"]
+    assert client.get(f"/api/v1/requests/{rid}").json()["state"] == "awaiting_supplement"

@@ -68,3 +68,17 @@ def test_gongkai_db_upgrade_keeps_requests_letters_and_chains(tmp_path, settings
         # 15 working days from Friday 16 October: 19–23, 26–30 October, 2–6 November.
         assert client.get("/api/v1/requests/1").json()["consultations"][0]["lapses_on"] == "2026-11-06"
         assert client.get("/api/v1/requests/1/history").json()["verified"] is True
+
+
+def test_the_service_date_and_letter_migrations_downgrade_and_upgrade_again_with_data(tmp_path):
+    from core.migrate import downgrade, upgrade
+
+    db = tmp_path / "gongkai.db"
+    shutil.copy(FIXTURE, db)
+    url = f"sqlite:///{db}"
+    before = _snapshot(make_engine(url))
+    upgrade(url)
+    downgrade(url, "0004")
+    assert _snapshot(make_engine(url)) == before
+    upgrade(url)
+    assert _snapshot(make_engine(url)) == before

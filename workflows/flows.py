@@ -92,7 +92,8 @@ async def sweep_deadlines(today: dt.date | None = None) -> dict:
     today = today or settings.today()
     closed: dict[str, list[str]] = {"no_supplement": [], "consultation": [], "fee_unpaid": []}
     failed: dict[str, str] = {}
-    for lapse in find_lapses(engine, today, settings):
+    held: list[str] = []
+    for lapse in find_lapses(engine, today, settings, held=held):
         with tags(*request_tags(lapse.number, lapse.kind)):
             problem = await close_lapse(lapse.request_id, lapse.number, lapse.kind, lapse.event,
                                         lapse.on, lapse.data)
@@ -105,7 +106,8 @@ async def sweep_deadlines(today: dt.date | None = None) -> dict:
     mailed = mail_digests(engine, today, settings)
     summary = {"today": today.isoformat(), "closed": closed, "failed": failed,
                "due_soon": flags.due_soon, "overdue": flags.overdue, "cleared": flags.cleared,
-               "digests": [d.id for d in digests], "mailed": mailed}
+               "digests": [d.id for d in digests], "mailed": mailed,
+               "held_provisional": held}
     log.info("sweep_deadlines_done", **{k: v for k, v in summary.items() if k != "closed"},
              closed=sum(map(len, closed.values())))
     await report("sweep-deadlines", summary)

@@ -51,6 +51,8 @@ class SweepResult:
     consultations_lapsed: list[str] = field(default_factory=list)
     fee_unpaid: list[str] = field(default_factory=list)          # closed as other_fee_unpaid
     failed: dict[str, str] = field(default_factory=dict)
+    # lapsed on a provisional calendar year: left for staff, never closed automatically
+    held_provisional: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -61,16 +63,32 @@ class SweepResult:
                 "fee_unpaid": self.fee_unpaid}[kind]
 
 
-def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None) -> list[Lapse]:
-    """Lapsed 补正 periods, consultations and fee periods as of `today`, oldest first."""
+def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None,
+                held: list[str] | None = None) -> list[Lapse]:
+    """Lapsed 补正 periods, consultations and fee periods as of `today`, oldest first.
+
+    A period that ran out on a provisional calendar year is not closed: when the State Council
+    publishes the year its last day may move later, and a request deemed abandoned (or a
+    consultation deemed silent) cannot be undone. Such requests are named in `held` for staff."""
     settings = settings or get_settings()
     found: list[Lapse] = []
+    held = held if held is not None else []
     with session_scope(engine) as session:
         calendar = calendar_for(session, settings)
-        for rid, number in session.exec(select(Request.id, Request.number).where(
+
+        def official(number: str, *days) -> bool:
+            if calendar.is_provisional(*days):
+                held.append(number)
+                return False
+            return True
+
+        for rid, number, deadline in session.exec(select(Request.id, Request.number,
+                                                         Request.supplement_deadline).where(
                 Request.state == "awaiting_supplement", Request.supplement_deadline < today,
                 Request.supplement_served_on.is_not(None))
                 .order_by(Request.id)):
+            if not official(number, deadline, today):
+                continue
             found.append(Lapse("no_supplement", rid, number, "decide", today,
                                {"outcome": "other_no_supplement", "reason": "申请人逾期未补正"}))
         for cid, party, lapses_on, rid, number, last_on in session.exec(
@@ -80,6 +98,8 @@ def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None
                 .where(Request.state == "consulting", Consultation.closed_on.is_(None),
                        Consultation.served_on.is_not(None), Consultation.lapses_on < today)
                 .order_by(Consultation.lapses_on, Consultation.id)):
+            if not official(number, lapses_on, today):
+                continue
             # The stop ends on the lapse date, not on the day the sweep noticed it.
             found.append(Lapse("consultation", rid, number, "close_consultation",
                                max(lapses_on, last_on),
@@ -89,7 +109,7 @@ def find_lapses(engine: Engine, today: dt.date, settings: Settings | None = None
                                                       Request.fee_served_on.is_not(None))
                                 .order_by(Request.id)):
             deadline = fee_deadline(row, calendar, settings)
-            if deadline is not None and deadline < today:
+            if deadline is not None and deadline < today and official(row.number, deadline, today):
                 found.append(Lapse("fee_unpaid", row.id, row.number, "decide", today,
                                    {"outcome": "other_fee_unpaid", "reason": "申请人逾期未缴纳费用"}))
     return found
@@ -114,12 +134,12 @@ def sweep_lapses(engine: Engine, today: dt.date, settings: Settings | None = Non
     Prefect (the flow does the same, one sub-flow a request)."""
     settings = settings or get_settings()
     result = SweepResult()
-    for lapse in find_lapses(engine, today, settings):
+    for lapse in find_lapses(engine, today, settings, held=result.held_provisional):
         problem = apply_lapse(engine, lapse, settings)
         if problem is None:
             result.bucket(lapse.kind).append(lapse.number)
         else:
             result.failed[lapse.number] = problem
     log.info("sweep_lapses_done", today=today.isoformat(), changed=result.changed,
-             failed=len(result.failed))
+             failed=len(result.failed), held_provisional=result.held_provisional)
     return result

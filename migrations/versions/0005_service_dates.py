@@ -10,6 +10,8 @@ Revises: 0004
 from alembic import op
 import sqlalchemy as sa
 
+from core.migrate import drop_columns
+
 from audit.guards import drop_statements, guard_statements
 
 revision = "0005"
@@ -59,11 +61,6 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for stmt in drop_statements(dialect, "service_record"):
         op.execute(stmt)
-    with op.batch_alter_table("consultation") as b:
-        b.drop_column("letter_id")
-        b.drop_column("served_on")
-    with op.batch_alter_table("request") as b:
-        b.drop_column("fee_served_on")
-        b.drop_column("supplement_served_on")
-        b.drop_column("supplement_period_days")
+    drop_columns("consultation", "letter_id", "served_on")
+    drop_columns("request", "fee_served_on", "supplement_served_on", "supplement_period_days")
     op.drop_table("service_record")

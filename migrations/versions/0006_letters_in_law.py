@@ -12,6 +12,8 @@ import re
 from alembic import op
 import sqlalchemy as sa
 
+from core.migrate import drop_columns
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -64,15 +66,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("letter_register")
-    with op.batch_alter_table("letter_file") as b:
-        b.drop_column("sealed_with")
-    with op.batch_alter_table("decision") as b:
-        b.drop_column("overrides")
-        b.drop_column("withheld_ground")
-        b.drop_column("responsible_agency_contact")
-    with op.batch_alter_table("consultation") as b:
-        b.drop_column("matter")
-    with op.batch_alter_table("request") as b:
-        for column in ("deferral_reason", "deferred_to", "reasons_reasonable", "reasons_answered_on",
-                       "reasons_served_on", "reasons_period_days", "supplement_grounds"):
-            b.drop_column(column)
+    drop_columns("letter_file", "sealed_with")
+    drop_columns("decision", "overrides", "withheld_ground", "responsible_agency_contact")
+    drop_columns("consultation", "matter")
+    drop_columns("request", "deferral_reason", "deferred_to", "reasons_reasonable", "reasons_answered_on", "reasons_served_on", "reasons_period_days", "supplement_grounds")
