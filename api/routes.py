@@ -17,7 +17,8 @@ from core.logging import get_logger
 from replies.service import advance_and_issue
 from states import service
 from states.errors import RequestNotFound, UnknownEvent
-from states.models import STATES, Request
+from states.machine import STATES
+from states.models import Request
 
 router = APIRouter(prefix="/api/v1")
 log = get_logger("api")

@@ -32,13 +32,14 @@ from states.calendar import WorkCalendar
 from states.calendars import calendar_for
 from states.codes import ConsultationParty, Opinion
 from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
+from states.machine import FINISHED_STATES
 from states.models import Consultation, Decision, Request, ServiceRecord
 from states.ledger import (consultations_of, fee_deadline, reasons_deadline,
                            supplement_period_days)
 from states.service import advance, enqueue, record_fact, record_service
 
 DEFERRED_FORMATS = ("docx", "pdf")       # rendered by the outbox, not on the API path
-FROZEN_STATES = ("replied", "archived", "withdrawn")
+FROZEN_STATES = FINISHED_STATES  # once replied (or withdrawn), a request's letters never change
 RENDER_EFFECT = "render_letter"
 
 

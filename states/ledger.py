@@ -17,9 +17,9 @@ from core.config import Settings, get_settings
 from states.calendar import CalendarYearMissing, WorkCalendar
 from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
 from states.codes import ConsultationParty
+from states.machine import DECIDED_STATES
 from states.models import Consultation, Request
 
-CLOSED_STATES = ("replied", "withdrawn", "archived", "decided")
 
 
 def service_start(issued_on: dt.date, served_on: dt.date | None, calendar: WorkCalendar,
@@ -128,7 +128,7 @@ def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCal
                   supplement_received_on=row.supplement_received_on, stops=tuple(stops),
                   extension_days=row.extension_days, extension_approved_by=row.extension_approved_by,
                   replied_on=row.replied_on, deferred_to=row.deferred_to,
-                  closed=closed or row.state in CLOSED_STATES)
+                  closed=closed or row.state in DECIDED_STATES)
 
 
 def clock_for(session: Session, row: Request, calendar: WorkCalendar,

@@ -1,7 +1,9 @@
-"""The request's state machine (python-statemachine 3): which event may happen when, and the law's guards.
+"""The request's state machine (python-statemachine 3): which event may happen when, the law's
+guards, and the facts each event records.
 
-Validators raise `RuleViolation` naming the field and the rule; actions record the event's
-facts in the ledger (`ctx`). The machine is built on the locked row inside `advance()` only.
+Validators raise `RuleViolation` naming the field and the rule; the `before_<event>` actions record
+the event's facts in the ledger (`ctx`); the state groups every room uses are defined at the
+bottom. The machine is built on the locked row inside `advance()` only.
 """
 
 from __future__ import annotations
@@ -15,12 +17,6 @@ from states.codes import CORRECTIONS, OUTCOMES, ConsultationParty, Opinion
 from states.errors import RuleViolation
 
 
-# State groups, defined once. The reply period is watched until the reply is sent.
-OPEN_STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
-               "awaiting_fee", "decided")
-FINISHED_STATES = ("replied", "withdrawn", "archived")
-
-
 def _date(value):
     """Event data arrives as JSON: a date may be an ISO string."""
     if isinstance(value, str):
@@ -29,6 +25,29 @@ def _date(value):
         except ValueError:
             return None
     return value
+
+
+def _record_decision(ctx, outcome: str, reason: str | None, data: dict) -> None:
+    """The request's one decision row, created or revised (decide again while decided)."""
+    import json
+
+    from sqlmodel import select
+
+    from states.models import Decision  # the tables name the machine's states
+
+    row = ctx.row
+    decision = ctx.session.exec(select(Decision).where(Decision.request_id == row.id)).first()
+    decision = decision or Decision(request_id=row.id, outcome=outcome, decided_on=ctx.on,
+                                    decided_by=ctx.actor)
+    decision.outcome, decision.reason, decision.decided_on = outcome, reason, ctx.on
+    decision.decided_by = ctx.actor
+    decision.responsible_agency = data.get("responsible_agency")
+    decision.responsible_agency_contact = data.get("responsible_agency_contact")
+    decision.withheld_ground = data.get("withheld_ground")
+    decision.overrides = (json.dumps(data["overrides"], ensure_ascii=False, sort_keys=True)
+                          if data.get("overrides") else None)
+    decision.correction = data.get("correction")
+    ctx.session.add(decision)
 
 
 def _require(cond: bool, field: str, rule: str) -> None:
@@ -85,6 +104,84 @@ class RequestMachine(StateChart):
     withdraw = (received.to(withdrawn) | registered.to(withdrawn) | reviewing.to(withdrawn)
                 | awaiting_supplement.to(withdrawn) | consulting.to(withdrawn)
                 | awaiting_fee.to(withdrawn) | decided.to(withdrawn))
+
+    # --- actions: the facts each event records in the ledger (the clock is derived from them).
+    # `before_<event>` runs after the validators and before the state changes (the row is
+    # still in its source state while they flush); if one raises, the state stays as it was
+    # and advance() rolls the whole transaction back.
+
+    def before_register(self, ctx, data):
+        row = ctx.row
+        row.department = data.get("department") or row.department
+        row.assignee = data.get("assignee") or row.assignee
+
+    def before_request_supplement(self, ctx, data):
+        row = ctx.row
+        row.supplement_requested_on = ctx.on
+        items = [i if isinstance(i, dict) else {"kind": "content", "text": i} for i in data["items"]]
+        row.supplement_items = "\n".join(i["text"] for i in items)
+        row.supplement_grounds = ",".join(dict.fromkeys(i["kind"] for i in items))
+        row.supplement_period_days = data.get("period_days") or ctx.settings.supplement_period_days
+        if row.extension_days:
+            # Art 30: the period runs afresh from the supplement, so an extension of the old
+            # period lapses with it; one extension may be approved on the fresh period.
+            ctx.recorded["extension_lapsed"] = {"days": row.extension_days,
+                                                "approved_by": row.extension_approved_by,
+                                                "extended_on": row.extended_on}
+            row.extension_days, row.extension_approved_by, row.extended_on = 0, None, None
+
+    def before_receive_supplement(self, ctx, data):
+        ctx.row.supplement_received_on = ctx.on
+
+    def before_open_consultation(self, ctx, data):
+        from states.models import Consultation  # the tables name the machine's states
+
+        c = Consultation(request_id=ctx.row.id, party=data["party"], name=data["name"].strip(),
+                         sent_on=ctx.on, matter=(data.get("matter") or "").strip() or None)
+        ctx.session.add(c)
+        ctx.session.flush()
+        ctx.consultations.append(c)
+        ctx.recorded["consultation_id"] = c.id
+
+    def before_close_consultation(self, ctx, data):
+        c = next(c for c in ctx.consultations if c.id == data["consultation_id"])
+        c.closed_on, c.opinion, c.note = ctx.on, data["opinion"], data.get("note")
+        ctx.session.add(c)
+
+    def before_extend(self, ctx, data):
+        row = ctx.row
+        row.extension_days = data["days"]
+        row.extension_approved_by = data["approved_by"].strip()
+        row.extended_on = ctx.on
+
+    def before_ask_reasons(self, ctx, data):
+        ctx.row.reasons_requested_on = ctx.on
+        ctx.row.reasons_period_days = data.get("period_days") or ctx.settings.reasons_period_days
+
+    def before_receive_reasons(self, ctx, data):
+        ctx.row.reasons_answered_on, ctx.row.reasons_reasonable = ctx.on, data["reasonable"]
+
+    def before_defer_reply(self, ctx, data):
+        ctx.row.deferred_to = _date(data["reply_by"])
+        ctx.row.deferral_reason = data["reason"].strip()
+
+    def before_notify_fee(self, ctx, data):
+        ctx.row.fee_notified_on, ctx.row.fee_amount_yuan = ctx.on, data["amount_yuan"]
+
+    def before_receive_fee(self, ctx, data):
+        ctx.row.fee_paid_on = ctx.on
+
+    def before_decide(self, ctx, data):
+        _record_decision(ctx, data["outcome"], data.get("reason"), data)
+
+    def before_withdraw(self, ctx, data):
+        _record_decision(ctx, "other", data.get("reason") or "申请人撤回申请", {})
+
+    def before_send_reply(self, ctx, data):
+        ctx.row.replied_on = ctx.on
+
+    def before_archive(self, ctx, data):
+        ctx.row.archived_on = ctx.on
 
     # --- guards (the law) -------------------------------------------------------------
 
@@ -253,3 +350,18 @@ class RequestMachine(StateChart):
         if outcome == "unavailable_unclear_after_supplement":
             _require(ctx.row.supplement_received_on is not None, "outcome",
                      "needs a supplement that was received (Art 30)")
+
+
+# State groups, defined once, here beside the machine.
+STATES = tuple(str(s.id) for s in RequestMachine.states)
+# The reply is not sent yet: the statutory clock is watched (and recomputed on a calendar load).
+OPEN_STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
+               "awaiting_fee", "decided")
+# The reply clock may run today (consulting and awaiting_fee once their stops have lapsed);
+# awaiting_supplement has no period until the supplement arrives.
+CLOCKED_STATES = tuple(s for s in OPEN_STATES if s != "awaiting_supplement")
+# Replied, withdrawn or archived: nothing is due, and the letters are frozen.
+FINISHED_STATES = ("replied", "withdrawn", "archived")
+# A decision is taken: no 补正 notice is due any more.
+DECIDED_STATES = ("decided", *FINISHED_STATES)
+assert set(OPEN_STATES) | set(FINISHED_STATES) == set(STATES)

@@ -9,9 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from states.codes import (OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion,
                           ServiceMethod)
-
-STATES = ("received", "registered", "reviewing", "awaiting_supplement", "consulting",
-          "awaiting_fee", "decided", "replied", "withdrawn", "archived")
+from states.machine import STATES  # the machine names the states
 
 
 def _in(column: str, values) -> str:

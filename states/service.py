@@ -161,75 +161,6 @@ def allowed_events(row: Request) -> list[str]:
     return sorted({str(e.id) for e in machine.allowed_events})
 
 
-def _record(ctx: Context, event: str, data: dict) -> None:
-    """Write the event's facts into the ledger tables (the clock is derived from them)."""
-    row, on = ctx.row, ctx.on
-    if event == "register":
-        row.department = data.get("department") or row.department
-        row.assignee = data.get("assignee") or row.assignee
-    elif event == "request_supplement":
-        row.supplement_requested_on = on
-        items = [i if isinstance(i, dict) else {"kind": "content", "text": i} for i in data["items"]]
-        row.supplement_items = "\n".join(i["text"] for i in items)
-        row.supplement_grounds = ",".join(dict.fromkeys(i["kind"] for i in items))
-        row.supplement_period_days = data.get("period_days") or ctx.settings.supplement_period_days
-        if row.extension_days:
-            # Art 30: the period runs afresh from the supplement, so an extension of the old
-            # period lapses with it; one extension may be approved on the fresh period.
-            ctx.recorded["extension_lapsed"] = {"days": row.extension_days,
-                                                "approved_by": row.extension_approved_by,
-                                                "extended_on": row.extended_on}
-            row.extension_days, row.extension_approved_by, row.extended_on = 0, None, None
-    elif event == "receive_supplement":
-        row.supplement_received_on = on
-    elif event == "open_consultation":
-        c = Consultation(request_id=row.id, party=data["party"], name=data["name"].strip(),
-                         sent_on=on, matter=(data.get("matter") or "").strip() or None)
-        ctx.session.add(c)
-        ctx.session.flush()
-        ctx.consultations.append(c)
-        ctx.recorded["consultation_id"] = c.id
-    elif event == "close_consultation":
-        c = next(c for c in ctx.consultations if c.id == data["consultation_id"])
-        c.closed_on, c.opinion, c.note = on, data["opinion"], data.get("note")
-        ctx.session.add(c)
-    elif event == "extend":
-        row.extension_days = data["days"]
-        row.extension_approved_by = data["approved_by"].strip()
-        row.extended_on = on
-    elif event == "ask_reasons":
-        row.reasons_requested_on = on
-        row.reasons_period_days = data.get("period_days") or ctx.settings.reasons_period_days
-    elif event == "receive_reasons":
-        row.reasons_answered_on, row.reasons_reasonable = on, data["reasonable"]
-    elif event == "defer_reply":
-        row.deferred_to = dt.date.fromisoformat(str(data["reply_by"]))
-        row.deferral_reason = data["reason"].strip()
-    elif event == "notify_fee":
-        row.fee_notified_on, row.fee_amount_yuan = on, data["amount_yuan"]
-    elif event == "receive_fee":
-        row.fee_paid_on = on
-    elif event in ("decide", "withdraw"):
-        outcome = data["outcome"] if event == "decide" else "other"
-        reason = data.get("reason") if event == "decide" else (data.get("reason") or "申请人撤回申请")
-        decision = ctx.session.exec(select(Decision).where(Decision.request_id == row.id)).first()
-        decision = decision or Decision(request_id=row.id, outcome=outcome, decided_on=on,
-                                        decided_by=ctx.actor)
-        decision.outcome, decision.reason, decision.decided_on = outcome, reason, on
-        decision.decided_by = ctx.actor
-        decision.responsible_agency = data.get("responsible_agency")
-        decision.responsible_agency_contact = data.get("responsible_agency_contact")
-        decision.withheld_ground = data.get("withheld_ground")
-        decision.overrides = (json.dumps(data["overrides"], ensure_ascii=False, sort_keys=True)
-                              if data.get("overrides") else None)
-        decision.correction = data.get("correction")
-        ctx.session.add(decision)
-    elif event == "send_reply":
-        row.replied_on = on
-    elif event == "archive":
-        row.archived_on = on
-
-
 def record_fact(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,
                 data: dict) -> audit.AuditEvent:
     """Append an audit event that records a fact without moving the request (a letter issued,
@@ -289,7 +220,6 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
         machine.send(event, ctx=ctx, data=data)
     except TransitionNotAllowed:
         raise EventNotAllowed(event, from_state, allowed_events(row)) from None
-    _record(ctx, event, data)
     changed = refresh_deadlines(row, ctx.consultations, calendar, settings)
     if event == "request_supplement" or "supplement_deadline" in changed:
         ctx.recorded["supplement_deadline"] = row.supplement_deadline

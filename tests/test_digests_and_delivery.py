@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
-from workflows.outbox import dispatch_once
+from workflows.dispatch import dispatch_once
 from tests.conftest import fire, new_request
 
 

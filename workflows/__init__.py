@@ -1,7 +1,8 @@
 """Prefect flows and their schedules, and the plain functions they call (rooms: DESIGN.md).
 
-Plain functions (testable without Prefect): `outbox` (claim/process/dispatch), `effects`,
-`sweeps` (lapses), `deadlines` (flags and digests), `mail`. Prefect: `flows`, `serve`.
+Plain functions (testable without Prefect): `outbox` (claim/process, given an effect registry),
+`effects` (what each kind does: the `EFFECTS` registry), `dispatch` (`dispatch_once`: the two
+together), `sweeps` (lapses), `deadlines` (flags and digests), `mail`. Prefect: `flows`, `serve`.
 """
 
 import os

@@ -23,14 +23,14 @@ from core.logging import get_logger
 from states.calendar import CalendarYearMissing
 from states.calendars import calendar_for
 from states.ledger import clock_for
+from states.machine import CLOCKED_STATES
 from states.models import Request
 from states.service import set_deadline_flag
 from workflows.mail import send_mail, smtp_configured
 from workflows.models import Digest
 
 ACTOR = "system:sweep_deadlines"
-# States whose clock may run today (consulting and awaiting_fee: once their stops have lapsed).
-WATCHED = ("received", "registered", "reviewing", "consulting", "awaiting_fee", "decided")
+WATCHED = CLOCKED_STATES
 log = get_logger("workflows.deadlines")
 
 

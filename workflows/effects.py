@@ -20,18 +20,16 @@ from replies.service import RENDER_EFFECT, letter_file, letters_of, render_files
 from states.models import Request
 from states.service import record_fact
 from workflows.mail import send_mail, smtp_configured
-from workflows.outbox import Claimed, EffectContext, effect
+from workflows.outbox import Claimed, Effect, EffectContext
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same archive is the same bytes
 
 
-@effect(RENDER_EFFECT)
 def render_letter(session: Session, item: Claimed, ctx: EffectContext) -> None:
     render_files(session, item.payload["letter_id"], actor=ctx.actor, on=ctx.today,
                  seal=seal_image(ctx.settings))
 
 
-@effect("deliver_reply")
 def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
     """E-mail the decision letter (PDF) when the applicant gave an address and SMTP is set up;
     otherwise record that staff deliver it by post or in person."""
@@ -79,7 +77,6 @@ def archive_bundle(session: Session, row: Request) -> bytes:
     return buffer.getvalue()
 
 
-@effect("export_archive")
 def export_archive(session: Session, item: Claimed, ctx: EffectContext) -> None:
     row = session.get(Request, item.request_id)
     for letter, _ in letters_of(session, row.id):  # every letter complete before it is archived
@@ -94,3 +91,11 @@ def export_archive(session: Session, item: Claimed, ctx: EffectContext) -> None:
     record_fact(session, row.id, "export_archive", ctx.actor, on=ctx.today, data={
         "file": f"archive/{path.name}", "sha256": hashlib.sha256(content).hexdigest(),
         "size": len(content)})
+
+
+# The registry the dispatcher is given: every kind the one door and the letters queue.
+EFFECTS: dict[str, Effect] = {
+    RENDER_EFFECT: render_letter,
+    "deliver_reply": deliver_reply,
+    "export_archive": export_archive,
+}

@@ -19,6 +19,7 @@ from core.config import Settings, get_settings
 from core.db import get_engine
 from core.logging import get_logger
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
+from workflows.effects import EFFECTS
 from workflows.outbox import Claimed, claim, park_exhausted, process, worker_name
 from workflows.sweeps import Lapse, apply_lapse, find_lapses
 
@@ -57,7 +58,7 @@ async def report(key: str, summary: dict) -> None:
 async def outbox_effect(outbox_id: int, request_id: int, request_number: str, kind: str,
                         payload: dict, attempts: int, worker: str, today: dt.date) -> str:
     item = Claimed(outbox_id, request_id, request_number, kind, payload, attempts)
-    return process(_engine(), item, worker, settings=_settings(), today=today)
+    return process(_engine(), item, worker, effects=EFFECTS, settings=_settings(), today=today)
 
 
 @flow(name="dispatch_outbox")

@@ -22,7 +22,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, select
@@ -53,16 +53,9 @@ class EffectContext:
     actor: str = ACTOR
 
 
+# What performs an outbox row of a kind; the registry (`workflows.effects.EFFECTS`) is passed
+# in by the caller, so this module knows no effect and no effect module imports back into it.
 Effect = Callable[[Session, Claimed, EffectContext], None]
-EFFECTS: dict[str, Effect] = {}
-
-
-def effect(kind: str):
-    """Register the function that performs outbox rows of `kind`."""
-    def register(fn: Effect) -> Effect:
-        EFFECTS[kind] = fn
-        return fn
-    return register
 
 
 @dataclass
@@ -71,12 +64,6 @@ class DispatchResult:
     retried: list[int] = field(default_factory=list)
     parked: list[int] = field(default_factory=list)
     lost: list[int] = field(default_factory=list)   # lease taken over by another dispatcher
-
-
-def _load_effects() -> None:
-    # workflows.effects registers the product's effects with @effect; it imports this module,
-    # so it is loaded on first use rather than at the top.
-    import workflows.effects  # noqa: F401
 
 
 class LostLease(Exception):
@@ -125,13 +112,12 @@ def backoff(settings: Settings, attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(settings.outbox_backoff_seconds * 2 ** (attempts - 1), 3600))
 
 
-def process(engine: Engine, item: Claimed, worker: str, *, settings: Settings,
-            today: dt.date, now: dt.datetime | None = None) -> str:
-    """Run one claimed row's effect. Returns done / retried / parked / lost."""
+def process(engine: Engine, item: Claimed, worker: str, *, effects: Mapping[str, Effect],
+            settings: Settings, today: dt.date, now: dt.datetime | None = None) -> str:
+    """Run one claimed row's effect (looked up in `effects`). Returns done / retried / parked / lost."""
     now = now or utcnow()
-    _load_effects()
     try:
-        fn = EFFECTS.get(item.kind)
+        fn = effects.get(item.kind)
         if fn is None:
             raise LookupError(f"no effect registered for outbox kind '{item.kind}'")
         with session_scope(engine) as session:
@@ -168,16 +154,3 @@ def park_exhausted(engine: Engine, settings: Settings, now: dt.datetime | None =
             last_error="the dispatcher stopped while running it, on every attempt"))
         session.commit()
         return result.rowcount
-
-
-def dispatch_once(engine: Engine, settings: Settings | None = None, *, worker: str | None = None,
-                  limit: int = 50, today: dt.date | None = None) -> DispatchResult:
-    """Claim a batch and process it, without Prefect (the flow does the same, one sub-flow a row)."""
-    settings = settings or get_settings()
-    worker = worker or worker_name()
-    today = today or settings.today()
-    park_exhausted(engine, settings)
-    result = DispatchResult()
-    for item in claim(engine, worker, limit=limit, lease_seconds=settings.outbox_lease_seconds):
-        getattr(result, process(engine, item, worker, settings=settings, today=today)).append(item.id)
-    return result
