@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request as HttpRequest
 
 from api.routes import SessionDep
-from states.calendars import calendar_changes, calendar_years
+from states.calendar_years import calendar_changes, calendar_years
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["supervision"])
 

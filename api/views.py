@@ -8,7 +8,7 @@ import json
 from sqlmodel import Session, select
 
 from core.config import Settings
-from states.calendars import calendar_for
+from states.calendar_years import calendar_for
 from states.models import Decision, Request
 from states.ledger import (clock_for, consultation_lapse, consultations_of,
                            fee_deadline_presumed, supplement_deadline)

@@ -22,8 +22,8 @@ from sqlmodel import Session  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db import make_engine  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from states.calendar import build_calendar, default_calendar  # noqa: E402
-from states.calendars import recompute_open_clocks, store_year  # noqa: E402
+from states.workdays import build_calendar, default_calendar  # noqa: E402
+from states.calendar_years import recompute_open_clocks, store_year  # noqa: E402
 from states.clock import Ledger, compute_clock  # noqa: E402
 from states.models import Consultation, Request  # noqa: E402
 

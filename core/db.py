@@ -67,11 +67,10 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any exception."""
+    """A session whose transaction is rolled back unless its one owner commits it: the caller
+    that wrote calls `session.commit()` once, when everything it meant to do is done; a read,
+    an exception or a forgotten commit leaves nothing behind."""
     with Session(engine or get_engine(), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        # Closing the session rolls back whatever was not committed; the objects it loaded stay
+        # readable (detached, not expired) for the caller.
+        yield session

@@ -28,8 +28,8 @@ from replies.facts import build_facts
 from replies.formats import FORMATS, convert
 from replies.models import Letter, LetterDraft, LetterFile, LetterRegister
 from replies.render import render_html
-from states.calendar import WorkCalendar
-from states.calendars import calendar_for
+from states.workdays import WorkCalendar
+from states.calendar_years import calendar_for
 from states.codes import ConsultationParty, Opinion
 from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
 from states.machine import FINISHED_STATES

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from states.calendar import CalendarYearMissing, WorkCalendar
+from states.workdays import CalendarYearMissing, WorkCalendar
 
 REPLY_DAYS = 20           # Art 33
 SUPPLEMENT_NOTICE_DAYS = 7  # Art 30

@@ -14,7 +14,7 @@ import datetime as dt
 from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
-from states.calendar import CalendarYearMissing, WorkCalendar
+from states.workdays import CalendarYearMissing, WorkCalendar
 from states.clock import CONSULTATION_DAYS, FEE_PAYMENT_DAYS, Clock, Ledger, Stop, compute_clock
 from states.codes import ConsultationParty
 from states.machine import DECIDED_STATES

@@ -19,8 +19,8 @@ from statemachine.exceptions import TransitionNotAllowed
 import audit
 from core.config import Settings, get_settings
 from core.logging import get_logger
-from states.calendar import CalendarYearMissing, WorkCalendar
-from states.calendars import calendar_for
+from states.workdays import CalendarYearMissing, WorkCalendar
+from states.calendar_years import calendar_for
 from states.clock import Clock, compute_clock
 from states.ledger import (clock_for, consultations_of, fee_deadline, ledger_of,  # noqa: F401 (re-exported)
                            reasons_deadline, refresh_deadlines)

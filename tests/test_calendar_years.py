@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 import audit
 from core.config import Settings
-from states.calendar import YearFileError, parse_year_file
-from states.calendars import recompute_open_clocks, store_year
+from states.workdays import YearFileError, parse_year_file
+from states.calendar_years import recompute_open_clocks, store_year
 from tests.conftest import AGENCY, TODAY, fire, new_request, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def test_an_inconsistent_year_file_is_refused_naming_the_entry(change, message):
 
 def test_gongkai_calendar_load_from_the_command_line(tmp_path):
     env = {**os.environ, "GONGKAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "core.cli", *a], cwd=ROOT, env=env,
+    run = lambda *a: subprocess.run([sys.executable, "-m", "cli", *a], cwd=ROOT, env=env,
                                     capture_output=True, text=True)
     assert run("db", "upgrade").returncode == 0
     good = tmp_path / "2027.json"

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from states.calendar import CalendarYearMissing, default_calendar
+from states.workdays import CalendarYearMissing, default_calendar
 from states.clock import Ledger, Stop, compute_clock
 
 D = dt.date

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.app import create_app
-from states.calendar import package_years, provisional_year, statutory_holidays
-from states.calendars import recompute_open_clocks, store_year
+from states.workdays import package_years, provisional_year, statutory_holidays
+from states.calendar_years import recompute_open_clocks, store_year
 from tests.conftest import fire, letter_of, new_request
 
 D = dt.date
@@ -152,7 +152,7 @@ def test_gongkai_calendar_import_lists_the_requests_whose_due_date_moved(tmp_pat
     notice = tmp_path / "2027.json"
     notice.write_text(json.dumps(YEAR_2027, ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "GONGKAI_DATABASE_URL": url, "GONGKAI_TODAY": "2026-12-31"}
-    done = subprocess.run([sys.executable, "-m", "core.cli", "calendar", "import", str(notice),
+    done = subprocess.run([sys.executable, "-m", "cli", "calendar", "import", str(notice),
                            "--by", "staff:li.na"], cwd=Path(__file__).resolve().parent.parent,
                           env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

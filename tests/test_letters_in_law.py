@@ -224,6 +224,6 @@ def test_an_unconfigured_agency_issues_no_letters_unless_in_demo_mode(engine, tm
         c.headers.update({"X-Actor": "staff:zhang.wei"})
         fire(c, rid, "register", "2026-03-02")
         assert "演示文书，不具法律效力" in _text(c, rid, "acknowledgement")
-    checked = subprocess.run([sys.executable, "-m", "core.cli", "agency", "check"], cwd=ROOT,
+    checked = subprocess.run([sys.executable, "-m", "cli", "agency", "check"], cwd=ROOT,
                              env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
     assert checked.returncode == 1 and "missing: GONGKAI_AGENCY__NAME" in checked.stderr

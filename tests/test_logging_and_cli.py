@@ -50,7 +50,7 @@ def test_the_api_logs_each_call_with_number_but_no_personal_data(client, capsys)
 
 def test_gongkai_db_upgrade_and_audit_verify_from_the_command_line(tmp_path):
     env = {**os.environ, "GONGKAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    gongkai = [sys.executable, "-m", "core.cli"]
+    gongkai = [sys.executable, "-m", "cli"]
     up = subprocess.run([*gongkai, "db", "upgrade"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
     assert "is at head" in up.stdout

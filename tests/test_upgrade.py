@@ -40,7 +40,7 @@ def test_gongkai_db_upgrade_keeps_requests_letters_and_chains(tmp_path, settings
     shutil.copy(FIXTURE, db)
     url = f"sqlite:///{db}"
     before = _snapshot(make_engine(url))
-    upgraded = subprocess.run([sys.executable, "-m", "core.cli", "db", "upgrade"], cwd=ROOT,
+    upgraded = subprocess.run([sys.executable, "-m", "cli", "db", "upgrade"], cwd=ROOT,
                               env={"PATH": "/usr/bin:/bin", "GONGKAI_DATABASE_URL": url},
                               capture_output=True, text=True)
     assert upgraded.returncode == 0, upgraded.stderr

@@ -20,8 +20,8 @@ from sqlmodel import select
 from core.config import Settings, get_settings
 from core.db import session_scope
 from core.logging import get_logger
-from states.calendar import CalendarYearMissing
-from states.calendars import calendar_for
+from states.workdays import CalendarYearMissing
+from states.calendar_years import calendar_for
 from states.ledger import clock_for
 from states.machine import CLOCKED_STATES
 from states.models import Request
@@ -82,6 +82,7 @@ def flag_deadlines(engine: Engine, today: dt.date, settings: Settings | None = N
         with session_scope(engine) as session:
             changed = set_deadline_flag(session, row.id, flag, ACTOR, on=today,
                                         data={"due_on": row.due_on, "days_left": left})
+            session.commit()
         if changed:
             (getattr(result, flag) if flag else result.cleared).append(row.number)
     log.info("flag_deadlines_done", today=today.isoformat(), due_soon=len(result.due_soon),
@@ -148,6 +149,7 @@ def build_digests(engine: Engine, today: dt.date, settings: Settings | None = No
                             body=digest_body(today, kind, scope, items), created_at=now)
             session.add(digest)
             made.append(digest)
+        session.commit()
     return made
 
 
@@ -179,4 +181,5 @@ def mail_digests(engine: Engine, today: dt.date, settings: Settings | None = Non
             for key, value in values.items():
                 setattr(row, key, value)
             session.add(row)
+            session.commit()
     return sent

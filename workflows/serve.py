@@ -17,7 +17,7 @@ from core.config import Settings, get_settings
 from core.logging import PREFECT_LOGGING_CONFIG, configure_logging
 from workflows.flows import dispatch_outbox, sweep_deadlines
 
-DEPLOYMENT = "gongkai"
+from workflows.hints import DEPLOYMENT, run_now_hint
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(help="Gongkai's Prefect schedules.", no_args_is_help=True)
 
@@ -39,8 +39,6 @@ def serve_schedules(banner: bool = typer.Option(True, help="say what is served a
 
     from prefect import serve
     from prefect.settings import PREFECT_API_URL
-
-    from core.cli import run_now_hint
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)

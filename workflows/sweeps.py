@@ -18,7 +18,7 @@ from sqlmodel import select
 from core.config import Settings, get_settings
 from core.db import session_scope
 from core.logging import get_logger
-from states.calendars import calendar_for
+from states.calendar_years import calendar_for
 from states.codes import ConsultationParty
 from states.errors import DomainError
 from states.models import Consultation, Request

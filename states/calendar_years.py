@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
 from core.db import session_scope
-from states.calendar import WorkCalendar, YearSpec, build_calendar, parse_year_file
+from states.workdays import WorkCalendar, YearSpec, build_calendar, parse_year_file
 from states.ledger import recompute_clock
 from states.machine import OPEN_STATES
 from states.models import CalendarYear, Consultation, Request
@@ -89,6 +89,7 @@ def recompute_open_clocks(engine: Engine, *, actor: str, reason: str, on: dt.dat
                         for e in events]
             checked += len(rows)
             last_id = rows[-1].id
+            session.commit()
         if progress:
             progress(len(rows))
     return {"checked": checked, "changed": len(changes), "changes": changes}

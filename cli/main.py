@@ -1,4 +1,8 @@
-"""The `gongkai` command line (Typer). Imports the API by name only, so no room imports upward."""
+"""The `gongkai` command line (Typer): the top room, beside `api`, that may use every room below.
+
+Heavy rooms (Prefect, the API) are imported inside the commands that need them, so
+`gongkai --help` and the quick commands start fast.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import json
 import re
 
 import typer
+
+from workflows.hints import DEPLOYMENT, run_now_hint  # light: no Prefect
 
 app = typer.Typer(help="Gongkai (公开): 依申请公开 workflow engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -26,8 +32,8 @@ def calendar_import(file: str, by: str = typer.Option(..., help="who imports it,
 
     from core.config import get_settings
     from core.db import get_engine, session_scope
-    from states.calendar import YearFileError
-    from states.calendars import recompute_open_clocks, store_year
+    from states.workdays import YearFileError
+    from states.calendar_years import recompute_open_clocks, store_year
 
     try:
         with open(file, encoding="utf-8") as fh:
@@ -36,7 +42,7 @@ def calendar_import(file: str, by: str = typer.Option(..., help="who imports it,
             raise ValueError("the file must hold one JSON object: {year, source, holidays, makeup_workdays}")
         with session_scope() as session:
             spec = store_year(session, doc, by)
-            session.commit()
+            session.commit()  # the year, then the recompute in batches of its own
     except (OSError, ValueError, YearFileError) as exc:
         typer.echo(f"not imported: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -144,8 +150,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 # Where `gongkai run` serves Prefect when PREFECT_API_URL names no other server.
 LOCAL_PREFECT_API = "http://127.0.0.1:4200/api"
-# The deployment name of both schedules (workflows/serve.py's DEPLOYMENT, checked by a test).
-DEPLOYMENT = "gongkai"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -327,18 +331,6 @@ def _flow_run_name(flow_run_id) -> str:
             return client.read_flow_run(flow_run_id).name
     except Exception:
         return str(flow_run_id)
-
-
-def run_now_hint(api_url: str, bin_dir: str) -> str:
-    """The banner's lines on running a schedule's flow now, each a command that works as printed
-    from any shell and folder (the URL and the programs spelled out)."""
-    import os
-
-    gongkai, prefect = os.path.join(bin_dir, "gongkai"), os.path.join(bin_dir, "prefect")
-    env = f"PREFECT_API_URL={api_url}"
-    return (f"Run now:      {env} {gongkai} sweep   # --today YYYY-MM-DD replays a day\n"
-            f"              {env} {gongkai} dispatch\n"
-            f"  or Prefect: {env} {prefect} deployment run sweep_deadlines/{DEPLOYMENT} --watch")
 
 
 def _wait_healthy(url: str, proc, timeout: float) -> bool:

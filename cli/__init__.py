@@ -1,0 +1,1 @@
+"""The command line room: `gongkai` (cli.main). See the README's "Command line"."""
