@@ -62,21 +62,28 @@ class SupplementItem(Strict):
     kind: Literal["content", "identity", "contact", "form", "other"] = Field(
         description="content 内容不明确 (Art 30); identity 身份证明, contact 联系方式, form 形式要求/"
                     "获取方式, other (Art 29 ¶2)")
-    text: PlainText = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=2000)
 
 
 class RequestSupplementBody(EventBody):
-    items: list[PlainText | SupplementItem] = Field(
+    items: list[str | SupplementItem] = Field(
         min_length=1, max_length=50,
-        description="everything to supplement, in one notice; a plain text item is a content item")
+        description="everything to supplement, in one notice, one line an item; a plain text item "
+                    "is a content item")
     period_days: int | None = Field(default=None, ge=1, le=60)
 
     @field_validator("items")
     @classmethod
-    def _non_empty(cls, items):
-        if any(not (i if isinstance(i, str) else i.text).strip() for i in items):
-            raise ValueError("items must not contain empty entries")
-        return items
+    def _one_line_each(cls, items):
+        out = []
+        for item in items:
+            text = plain_text(item if isinstance(item, str) else item.text).strip()
+            if not text:
+                raise ValueError("items must not contain empty entries")
+            if "\n" in text:
+                raise ValueError("one line an item: split an item with line breaks into several")
+            out.append(text if isinstance(item, str) else item.model_copy(update={"text": text}))
+        return out
 
 
 class ReceiveSupplementBody(EventBody):

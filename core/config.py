@@ -8,7 +8,7 @@ from typing import ClassVar
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,8 +20,17 @@ class Agency(BaseModel):
     name: str = "（请配置机关名称）人民政府"
     abbr: str = Field(default="示", description="机关代字 used in the 文号")
     letterhead: str = Field(default="", description="文头; empty: the agency name")
-    # {abbr} 机关代字, {year} receipt year, {seq} the request's per-year number, {code} letter code
+    # {abbr} 机关代字, {code} letter code, {year} the year the letter is issued, {seq} its number in
+    # the letter register (per code and year); {number} the request's number, if wanted as well.
     doc_number_pattern: str = "{abbr}政信{code}〔{year}〕{seq}号"
+
+    @field_validator("doc_number_pattern")
+    @classmethod
+    def _one_number_a_document(cls, pattern: str) -> str:
+        for key in ("{code}", "{year}", "{seq}"):
+            if key not in pattern:
+                raise ValueError(f"must contain {key}: the register numbers each letter code by year")
+        return pattern
     address: str = "（请配置通讯地址）"
     postcode: str = ""
     phone: str = "（请配置联系电话）"
@@ -38,7 +47,9 @@ class Agency(BaseModel):
     # Settings a letter cannot go out without, with the environment variable that sets each.
     REQUIRED: ClassVar[dict[str, str]] = {"name": "GONGKAI_AGENCY__NAME", "abbr": "GONGKAI_AGENCY__ABBR",
                 "address": "GONGKAI_AGENCY__ADDRESS", "phone": "GONGKAI_AGENCY__PHONE",
-                "review_body": "GONGKAI_AGENCY__REVIEW_BODY", "court": "GONGKAI_AGENCY__COURT"}
+                "review_body": "GONGKAI_AGENCY__REVIEW_BODY", "court": "GONGKAI_AGENCY__COURT",
+                # 联系人 of requests with no assignee: every letter names one
+                "contact_person": "GONGKAI_AGENCY__CONTACT_PERSON"}
 
     def missing(self) -> list[str]:
         """The GONGKAI_AGENCY__* variables still at their placeholder (or empty)."""

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\u2028\u2029\x85]")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# C0/C1 controls, and the invisible format characters that make a letter show text in another
+# order than it is stored (bidi overrides) or hide characters (zero-width, BOM).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u200b-\u200f\u202a-\u202e"
+                      r"\u2060-\u2069\ufeff]")
 
 
 class ControlCharacter(ValueError):

@@ -144,7 +144,12 @@ def required_parts(spec: LetterSpec, parts: dict, requested_form: str | None) ->
     shows and `send_reply` checks. A form of provision other than the one asked for needs its
     Art 40 reason."""
     required = list(spec.parts)
-    provided = (parts.get("provided_form") or "").strip()
-    if provided and provided != (requested_form or "").strip() and "provision" in spec.parts:
+    # Compared as the letter prints them (stripped of the trailing punctuation a sentence closes).
+    provided, requested = (_as_printed(parts.get("provided_form")), _as_printed(requested_form))
+    if provided and requested and provided != requested and "provision" in spec.parts:
         required.append("form_reason")
     return required
+
+
+def _as_printed(text: str | None) -> str:
+    return (text or "").strip().rstrip("。.；;，, \n\t")

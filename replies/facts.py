@@ -11,7 +11,7 @@ import datetime as dt
 from core.config import Agency
 from replies.catalog import DRAFT_PARTS, LetterSpec
 from replies.remedy import remedy_sentence
-from states.codes import OUTCOMES, Channel
+from states.codes import OUTCOMES, WITHHELD_GROUNDS, Channel
 from states.models import Consultation, Decision, Request
 
 CHANNEL_LABELS = {Channel.in_person: "当面提交", Channel.post: "邮寄", Channel.online: "互联网",
@@ -126,7 +126,8 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                     "received_on": cn_date(row.received_on),
                     "channel": CHANNEL_LABELS.get(row.channel, row.channel),
                     "description": row.description.strip().rstrip(_TRAILING),
-                    "requested_form": (row.requested_form or "").strip(), "due_on": cn_date(row.due_on)},
+                    "requested_form": (row.requested_form or "").strip().rstrip(_TRAILING),
+                    "due_on": cn_date(row.due_on)},
         "receipt": receipt_sentence(row, correction=spec.kind.startswith("correction:")),
         "supplement": {"requested_on": cn_date(row.supplement_requested_on),
                        "items": [i for i in (row.supplement_items or "").split("\n") if i.strip()],
@@ -144,7 +145,9 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                     "reasonable": bool(row.reasons_reasonable),
                     "deferred_to": cn_date(row.deferred_to),
                     "deferral_reason": (row.deferral_reason or "").strip().rstrip(_TRAILING)},
-        "extension": {"days": row.extension_days, "approved_by": row.extension_approved_by or "",
+        "extension": {"days": row.extension_days,
+                      "days_cn": cn_number(row.extension_days) if row.extension_days else "",
+                      "approved_by": row.extension_approved_by or "",
                       "new_due_on": cn_date(row.due_on)},
         "fee": {"amount": row.fee_amount_yuan or 0, "notified_on": cn_date(row.fee_notified_on),
                 "served_on": cn_date(row.fee_served_on),
@@ -162,7 +165,7 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                      "responsible_agency_contact":
                          (decision.responsible_agency_contact or "") if decision else "",
                      "withheld_ground": decision.withheld_ground or "" if decision else "",
-                     "withheld_label": ground.label if ground else "",
+                     "withheld_label": WITHHELD_GROUNDS.get(ground.code, ground.label) if ground else "",
                      "withheld_basis": ground.basis if ground else "",
                      "decided_on": cn_date(decision.decided_on) if decision else ""},
         "parts": parts,

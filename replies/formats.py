@@ -115,9 +115,18 @@ def with_seal(html: str, seal_png: bytes) -> str:
     itself is never changed."""
     import base64
 
+    import re
+
     img = (f'<img class="seal" alt="电子印章" style="{_SEAL_STYLE}" '
            f'src="data:image/png;base64,{base64.b64encode(seal_png).decode()}">')
-    return html.replace('<p class="signature">', img + '\n<p class="signature">', 1)
+    # Over the 落款 where the layout marks it; an agency layout that does not still gets the seal,
+    # at the end of the letter, so a PDF recorded as sealed always bears it.
+    signature = re.search(r'<p\b[^>]*class="[^"]*\bsignature\b', html)
+    if signature:
+        return html[:signature.start()] + img + "\n" + html[signature.start():]
+    end = html.rfind("</article>")
+    end = end if end >= 0 else max(html.rfind("</body>"), len(html))
+    return html[:end] + img + "\n" + html[end:]
 
 
 def convert(html: str, fmt: str, *, title: str, seal: bytes | None = None) -> bytes:

@@ -36,7 +36,7 @@ class TemplateProblem(RuleViolation):
 
 
 # Staff findings often open with their own 经审查，/经检索，/经核查，: never add a second one.
-_OWN_LEAD = re.compile(r"^经[^，,。]{1,6}[，,]")
+_OWN_LEAD = re.compile(r"^经(审查|检索|审核|核查|核实|查询|调查|研究|查|查明)[，,：:]")
 
 
 def lead(text: str, phrase: str) -> str:

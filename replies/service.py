@@ -137,7 +137,9 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
                                 f"{DATES[path]} ({path}): a calendar year it reaches is not loaded "
                                 "(gongkai calendar import) or the service date that starts it "
                                 "is not recorded; no letter is frozen with a blank date")
-    shown = [dates[p] for p in (*plan.spec.dates, *plan.spec.optional_dates) if dates[p]]
+    # A deferral's date is one the agency fixed, not a count of working days: never provisional.
+    shown = [dates[p] for p in (*plan.spec.dates, *plan.spec.optional_dates)
+             if dates[p] and p != "reasons.deferred_to"]
     years = sorted({y for d in shown for y in calendar.provisional_years_in(d)})
     return build_facts(spec=plan.spec, row=row, agency=settings.agency, issued_on=on,
                        parts=plan.parts, recipient=plan.recipient, doc_seq=doc_seq,

@@ -189,7 +189,9 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
             clock.stop_bound = bound
             clock.frozen_days_left = (calendar.workdays_between(since, clock.due_on)
                                       - calendar.workdays_between(since, bound))
-        clock.provisional = calendar.is_provisional(start, clock.due_on)
+        # A deferred date (Art 35) is fixed by the agency, not counted: never provisional.
+        clock.provisional = (ledger.deferred_to != clock.due_on
+                             and calendar.is_provisional(start, clock.due_on))
         if clock.provisional:
             years = "、".join(f"{y}年" for y in calendar.provisional_years_in(start, clock.due_on))
             clock.explanation_zh.append(

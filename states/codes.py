@@ -99,6 +99,18 @@ OUTCOMES: dict[str, OutcomeInfo] = {o.code: o for o in [
 
 OUTCOME_CODES = tuple(OUTCOMES)
 
+# How a letter tells the applicant why a part is withheld (the outcome labels above are the
+# annual report's shorthand, not words for a letter).
+WITHHELD_GROUNDS = {
+    "withheld_state_secret": "属于国家秘密",
+    "withheld_prohibited_by_law": "属于法律、行政法规禁止公开的信息",
+    "withheld_security_stability": "公开后可能危及国家安全、公共安全、经济安全、社会稳定",
+    "withheld_third_party_rights": "涉及商业秘密、个人隐私等，公开会对第三方合法权益造成损害",
+    "withheld_internal_affairs": "属于人事管理、后勤管理、内部工作流程等内部事务信息",
+    "withheld_process_information": "属于讨论记录、过程稿、磋商信函、请示报告等过程性信息",
+    "withheld_enforcement_file": "属于行政执法案卷信息",
+}
+
 # Art 41 replies to a request to correct a record about the applicant (decided as outcome "other").
 CORRECTIONS = {
     "corrected": "经审核属实，予以更正",

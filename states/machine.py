@@ -264,8 +264,12 @@ class RequestMachine(StateChart):
                  "a reply is deferred under Art 35 only after the applicant's reasons were found reasonable")
         _require(row.deferred_to is None, "event", f"the reply was already deferred to {row.deferred_to}")
         due, later = ctx.clock.due_on, _date(data.get("reply_by"))
+        _require(due is None or ctx.on <= due, "on",
+                 f"a deferral must be decided before the reply period runs out on {due}")
         _require(later is not None and (due is None or later > due), "reply_by",
                  f"a deferral sets a date later than the reply period in force ({due})")
+        _require(later is not None and later <= ctx.on + dt.timedelta(days=366), "reply_by",
+                 "a reasonable later date is within a year of the deferral (Art 35)")
         _require(bool((data.get("reason") or "").strip()), "reason",
                  "say why the reply cannot be given within the Art 33 period")
 
@@ -325,9 +329,18 @@ class RequestMachine(StateChart):
                      "name how to reach the responsible agency (address, telephone; Art 36(5))")
         if outcome == "partially_disclosed":
             ground = data.get("withheld_ground")
-            _require(ground in OUTCOMES and OUTCOMES[ground].report_group == "不予公开",
-                     "withheld_ground", "the outcome code (withheld_…) of the part not disclosed (Art 37)")
+            _require(ground in OUTCOMES and OUTCOMES[ground].report_group == "不予公开"
+                     and ground != "withheld_administrative_query", "withheld_ground",
+                     "the outcome code (withheld_…, Art 14–16) of the part not disclosed (Art 37)")
         overrides = data.get("overrides") or []
+        if outcome == "disclosed":
+            overridden = {o.get("consultation_id") for o in overrides}
+            for c in ctx.consultations:
+                if (c.party == ConsultationParty.third_party and c.opinion == Opinion.objection
+                        and c.id not in overridden):
+                    raise RuleViolation("overrides", f"{c.name} objected (consultation {c.id}): "
+                                        "disclosing all needs its objection overridden in the public "
+                                        "interest with what and why (Art 32), or withhold its part")
         if overrides:
             _require(outcome in ("disclosed", "partially_disclosed"), "overrides",
                      "an objection is overridden only by a decision to disclose (Art 32)")

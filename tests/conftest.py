@@ -76,7 +76,7 @@ def engine(db):
 # A realistic agency: a district government office, whose 复议机关 is the district government.
 AGENCY = Agency(name="杭州市西湖区人民政府办公室", abbr="西政办", review_body="杭州市西湖区人民政府",
                 court="杭州市西湖区人民法院", address="杭州市西湖区文三路1号", postcode="310012",
-                phone="0571-87000000")
+                phone="0571-87000000", contact_person="张伟")
 
 
 # The same agency as environment variables, for the processes tests start (gongkai run, workers).

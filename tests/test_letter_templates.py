@@ -159,3 +159,10 @@ def test_an_agency_override_replaces_one_template_and_changes_its_version(tmp_pa
     assert agency.template_version != builtin.template_version
     other = DECISIONS["unavailable_not_held"]
     assert "（印章）" in render_html(other.template, _facts(other, "unavailable_not_held"), tmp_path).html
+
+
+def test_findings_that_open_with_their_own_lead_get_no_second_one():
+    from replies.render import lead
+    assert lead("经审查：该信息由本机关制作", "经审查") == "经审查：该信息由本机关制作"
+    assert lead("经检索，未找到", "经审查") == "经检索，未找到"
+    assert lead("经费使用明细由区财政局保存", "经审查") == "经审查，经费使用明细由区财政局保存"

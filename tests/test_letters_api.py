@@ -180,7 +180,7 @@ def test_each_step_sends_its_own_notice_to_the_right_addressee(client):
     assert "请您自收到本通知书次日起二十个工作日内缴纳费用" in text_of["fee_notice"]
     assert "暂定" not in "".join(text_of.values())
     assert "逾期未提出意见的，视为同意公开" in text_of["consultation_agency"]
-    assert "答复期限延长10个工作日" in text_of["extension_notice"]
+    assert "答复期限延长十个工作日" in text_of["extension_notice"]
     assert "应缴金额：人民币200元" in text_of["fee_notice"]
     assert "该项目资金涉及全区居民的切身利益" in text_of["public_interest_notice"]
     # It names only what of that company is disclosed, and carries none of the applicant's attachments.

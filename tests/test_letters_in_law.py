@@ -56,8 +56,8 @@ def test_art_35_excess_is_refused_only_after_reasons_were_asked_and_their_period
     fire(client, rid, "decide", "2026-03-26", outcome="not_processed_excessive",
          reason="您提出的申请明显超过合理范围")
     html = _reply(client, rid, "2026-03-27", findings="您本年度已提出同类申请四十二件")
-    assert ("本机关于2026年3月3日向您发出说明理由告知书，请您自收到之日起十五个工作日内说明理由，"
-            "您逾期未说明理由") in html
+    assert ("本机关于2026年3月3日向您发出说明理由告知书（2026年3月4日送达），请您自收到之日起十五个"
+            "工作日内（即2026年3月25日前）说明理由，您逾期未说明理由。您提出的申请明显超过合理范围。") in html
 
 
 def test_reasonable_reasons_defer_the_reply_to_a_later_date_not_an_extension(client):
@@ -70,6 +70,9 @@ def test_reasonable_reasons_defer_the_reply_to_a_later_date_not_an_extension(cli
     too_soon = fire(client, rid, "defer_reply", "2026-03-11", expect=422, reply_by="2026-03-20",
                     reason="需要调取大量档案")
     assert too_soon["detail"][0]["field"] == "reply_by"
+    too_far = fire(client, rid, "defer_reply", "2026-03-11", expect=422, reply_by="9999-12-31",
+                   reason="需要调取大量档案")
+    assert too_far["detail"][0]["rule"] == "a reasonable later date is within a year of the deferral (Art 35)"
     r = fire(client, rid, "defer_reply", "2026-03-11", reply_by="2026-06-30", reason="需要调取大量档案")
     assert r["due_on"] == "2026-06-30"
     assert "依照条例第三十五条确定延迟答复期限至2026-06-30" in r["clock"]["explanation_zh"]
@@ -77,6 +80,7 @@ def test_reasonable_reasons_defer_the_reply_to_a_later_date_not_an_extension(cli
     assert "政府信息公开申请延迟答复告知书" in deferral
     assert "您于2026年3月10日说明了理由。经审查，您说明的理由合理，但需要调取大量档案" in deferral
     assert "本机关确定延迟答复的合理期限，将于2026年6月30日前作出答复" in deferral
+    assert r["due_on_provisional"] is False and "暂定" not in deferral
     extend = fire(client, rid, "extend", "2026-03-12", expect=422, days=5, approved_by="陈静", reason="x")
     assert "Art 35" in extend["detail"][0]["rule"]
 
@@ -95,6 +99,8 @@ def test_the_art_32_notice_goes_only_to_the_overridden_third_party_and_names_onl
     # Each consultation letter quotes its own matter, not the applicant's whole description.
     assert "申请公开“甲公司的报价明细”" in _text(client, rid, "consultation_third_party", 0)
     assert "申请公开“乙公司的监理合同”" in _text(client, rid, "consultation_third_party", 1)
+    silent = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="disclosed")
+    assert silent["detail"][0]["field"] == "overrides"  # an objection is never passed over silently
     fire(client, rid, "decide", "2026-03-10", outcome="partially_disclosed",
          reason="乙公司的监理合同涉及商业秘密", withheld_ground="withheld_third_party_rights",
          overrides=[{"consultation_id": ids["甲建筑有限公司"], "disclosed": "甲公司的中标总价",
@@ -117,6 +123,9 @@ def test_a_partial_disclosure_cites_the_withheld_ground_and_the_form_of_provisio
     missing = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="partially_disclosed",
                    reason="涉及个人隐私")
     assert missing["detail"][0]["field"] == "withheld_ground"
+    query = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="partially_disclosed",
+                 reason="x", withheld_ground="withheld_administrative_query")
+    assert query["detail"][0]["field"] == "withheld_ground"  # Art 36(7) withholds nothing
     fire(client, rid, "decide", "2026-03-10", outcome="partially_disclosed", reason="涉及个人隐私",
          withheld_ground="withheld_third_party_rights")
     client.put(f"/api/v1/requests/{rid}/letters/draft",
@@ -128,7 +137,8 @@ def test_a_partial_disclosure_cites_the_withheld_ground_and_the_form_of_provisio
     assert refused["detail"][0]["field"] == "form_reason"
     html = _reply(client, rid, "2026-03-11", form_reason="电子文件涉及扫描大量档案，成本过高")
     assert "<p>经检索，该信息由本机关制作。" in html  # never "经审查，经检索，"
-    assert ("其中，住户姓名和身份证号不予公开（保护第三方合法权益），理由如下：涉及个人隐私。"
+    assert ("其中，住户姓名和身份证号不予公开（涉及商业秘密、个人隐私等，公开会对第三方合法权益造成损害），"
+            "理由如下：涉及个人隐私。"
             "根据《中华人民共和国政府信息公开条例》第十五条和第三十六条第（三）项的规定，该部分不予公开。") in html
     assert ("您申请以“电子邮件”的形式获取政府信息。根据《中华人民共和国政府信息公开条例》第四十条的规定，"
             "本机关以“纸质”的形式提供，理由是：电子文件涉及扫描大量档案，成本过高。") in html
@@ -154,9 +164,9 @@ def test_refusal_and_not_held_letters_say_what_the_law_says(client):
          reason="不动产登记资料的查询适用《不动产登记资料查询暂行办法》")
     html = _reply(client, query, "2026-03-06", findings="您申请的是某房屋的登记信息",
                   where_to_apply="杭州市不动产登记服务中心（杭州市西湖区文三路100号）")
-    assert ("本机关对此不作为政府信息公开申请处理，请您依照有关法律、行政法规的规定，"
-            "向杭州市不动产登记服务中心（杭州市西湖区文三路100号）申请查询") in html
-    assert "予以公开" not in html
+    assert ("根据《中华人民共和国政府信息公开条例》第三十六条第（七）项的规定，本机关不予公开，告知您依照"
+            "有关法律、行政法规的规定，向杭州市不动产登记服务中心（杭州市西湖区文三路100号）申请查询") in html
+    assert "予以公开" not in html and "先自收到本答复书之日起六十日内" in html  # 复议前置
     held = _reviewing(client)
     fire(client, held, "decide", "2026-03-05", outcome="unavailable_not_held")
     html = _reply(client, held, "2026-03-06", findings="本机关在档案室和业务系统中进行了检索")
@@ -174,6 +184,12 @@ def test_a_supplement_notice_is_worded_by_its_items(client):
     assert ("经审查，您的申请未提供申请人的身份证明。根据《中华人民共和国政府信息公开条例》"
             "第二十九条第二款和第三十条的规定，请您对下列事项作出补正") in notice
     assert "不明确" not in notice
+    # A multi-line item would print as several numbered items: one line an item.
+    two = new_request(client, received_on="2026-03-02")["id"]
+    fire(client, two, "register", "2026-03-02")
+    split = fire(client, two, "request_supplement", "2026-03-03", expect=422,
+                 items=["请提供：\n1）身份证复印件"])
+    assert split["detail"][0]["field"] == "items" and "one line an item" in split["detail"][0]["rule"]
     other = new_request(client, received_on="2026-03-02")["id"]
     fire(client, other, "register", "2026-03-02")
     fire(client, other, "request_supplement", "2026-03-03", items=["请明确所需信息的年份"])
@@ -202,8 +218,9 @@ def test_control_characters_never_reach_a_letter(client):
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "description"
     rid = _reviewing(client)
     fire(client, rid, "decide", "2026-03-05", outcome="disclosed")
-    bad = client.put(f"/api/v1/requests/{rid}/letters/draft", json={"findings": "a\x01b"})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "findings"
+    for hostile in ("a\x01b", "甲\u202e乙", "丙\u200b丁"):
+        bad = client.put(f"/api/v1/requests/{rid}/letters/draft", json={"findings": hostile})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "findings"
     # A Word paste's vertical tab is a line break, not a character that breaks the DOCX.
     html = _reply(client, rid, "2026-03-06", findings="该信息由本机关制作\x0b共三页",
                   provision="现随本答复书提供")

@@ -47,7 +47,7 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
     if row.applicant_email and smtp_configured(ctx.settings) and pdf.sealed_with:
         message_id = f"<outbox-{item.id}.{row.number}@gongkai>"
         send_mail(ctx.settings, to=[row.applicant_email], subject=f"{letter.title}（{letter.doc_number}）",
-                  body=f"{row.applicant_name}：\n\n您的政府信息公开申请（编号{row.number}）的答复见附件。\n\n"
+                  body=f"{row.applicant_name}：\n\n您的{_what_was_asked(letter)}（编号{row.number}）的答复见附件。\n\n"
                        f"{ctx.settings.agency.signature or ctx.settings.agency.name}\n",
                   message_id=message_id,
                   attachments=[(f"{letter.doc_number}.pdf", pdf.content, MEDIA_TYPES["pdf"])])
@@ -59,6 +59,10 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
         data = {"letter_id": letter.id, "channel": "post",
                 "note": f"{why}：请打印、盖章后邮寄或当面送达"}
     record_fact(session, row.id, "deliver_reply", ctx.actor, on=ctx.today, data=data)
+
+
+def _what_was_asked(letter) -> str:
+    return "政府信息更正申请" if letter.kind.startswith("correction:") else "政府信息公开申请"
 
 
 def archive_bundle(session: Session, row: Request) -> bytes:
