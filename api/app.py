@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-
-import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors
 from api.calendar import router as calendar_router
 from api.letters import router as letters_router
+from api.middleware import RequestContext
 from api.routes import router
 from api.supervision import router as supervision_router
 from core.config import Settings, get_settings
 from core.db import get_engine
-from core.logging import configure_logging, get_logger
+from core.logging import configure_logging
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -30,18 +28,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.include_router(letters_router)
     app.include_router(supervision_router)
     app.include_router(calendar_router)
-    log = get_logger("api")
-
-    @app.middleware("http")
-    async def bind_request_id(request: Request, call_next):
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(http_request_id=request_id)
-        response = await call_next(request)
-        response.headers["x-request-id"] = request_id
-        log.info("http", method=request.method, path=request.url.path, status=response.status_code)
-        return response
-
+    # Pure ASGI: request id, body size limit, JSON 500 inside the app (see api/middleware.py).
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     return app
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
 from api.routes import ActorDep, SessionDep
-from api.schemas import PlainText, RowId, Strict
+from api.schemas import IsoDate, PlainText, RowId, Strict
 from replies import service as letters
 from replies.catalog import decision_spec, required_parts
 from replies.formats import FORMATS, MEDIA_TYPES
@@ -136,7 +136,7 @@ def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, actor: Ac
 def preview(request_id: RowId, session: SessionDep, http: HttpRequest,
             format: Annotated[str, Query(pattern="^(html|docx)$",
                                          description="html or docx; PDF is made after sending")] = "html",
-            on: dt.date | None = None):
+            on: IsoDate | None = None):
     _request(session, request_id)
     spec, content = letters.preview(session, request_id, fmt=format, on=on,
                                     settings=http.app.state.settings)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
-
-from typing import Annotated
+import re
+from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from core.text import plain_text
 from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
@@ -20,6 +19,15 @@ def _plain(value: str | None) -> str | None:
 
 # Free text that will be stored and frozen into letters: no control characters.
 PlainText = Annotated[str, AfterValidator(_plain)]
+def _iso_date(value):
+    # A query string "0.0" or "1700000000" would otherwise be read as a Unix timestamp.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("a date as YYYY-MM-DD")
+
+
+# A date in a query string: YYYY-MM-DD only.
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 # A row id in a path: outside the database's integer range it cannot exist (404, never a 500).
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
@@ -112,7 +120,7 @@ class ExtendBody(EventBody):
 
 
 class NotifyFeeBody(EventBody):
-    amount_yuan: int = Field(gt=0)
+    amount_yuan: int = Field(gt=0, le=10_000_000, description="whole 元 (at most 10,000,000)")
     basis: PlainText = Field(min_length=1, max_length=2000,
                        description="收费依据和标准, quoted in the 收费通知书")
     how_to_pay: PlainText = Field(min_length=1, max_length=2000,

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from api.routes import ActorDep, SessionDep
-from api.schemas import PlainText, RowId
+from api.schemas import IsoDate, PlainText, RowId
 from core.logging import get_logger
 from states.models import Outbox, Request
 from workflows.models import Digest
@@ -74,7 +74,7 @@ def _digest_view(d: Digest, full: bool = False) -> dict:
 
 
 @router.get("/digests")
-def list_digests(session: SessionDep, day: dt.date | None = None,
+def list_digests(session: SessionDep, day: IsoDate | None = None,
                  scope_kind: Annotated[str | None, Query(pattern="^(department|assignee)$")] = None,
                  scope: Annotated[PlainText | None, Query(max_length=200)] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100):

@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     # Who receives which digest: {"department:住建局": ["a@example.cn"], "assignee:王芳": [...]}
     digest_recipients: dict[str, list[str]] = Field(default_factory=dict)
     sqlite_busy_timeout_ms: int = 30_000
+    # The largest request body the API reads (413 beyond it).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
     log_json: bool = True
 

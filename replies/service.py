@@ -36,7 +36,7 @@ from states.machine import FINISHED_STATES
 from states.models import Consultation, Decision, Request, ServiceRecord
 from states.ledger import (consultations_of, fee_deadline, reasons_deadline,
                            supplement_period_days)
-from states.service import advance, enqueue, record_fact, record_service
+from states.service import advance, enqueue, lock_request, record_fact, record_service
 
 DEFERRED_FORMATS = ("docx", "pdf")       # rendered by the outbox, not on the API path
 FROZEN_STATES = FINISHED_STATES  # once replied (or withdrawn), a request's letters never change
@@ -232,17 +232,19 @@ def advance_and_issue(session: Session, request_id: int, event: str, actor: str,
 
 def save_draft(session: Session, request_id: int, actor: str, parts: dict,
                expected_version: int | None = None) -> LetterDraft:
-    """Staff write the free parts of the decision letter; allowed until send_reply freezes it."""
-    row = session.get(Request, request_id)
-    if row is None:
-        raise RequestNotFound(request_id)
+    """Staff write the free parts of the decision letter; allowed until send_reply freezes it.
+    Under the request's row lock, like the one door: a save and a send_reply never interleave,
+    and two saves with one `expected_version` have one winner."""
+    row = lock_request(session, request_id)
     if row.state in FROZEN_STATES:
         raise RuleViolation("draft", f"the request is {row.state}: its letters are frozen and "
                                      "cannot be changed")
     unknown = set(parts) - set(DRAFT_PARTS)
     if unknown:
         raise RuleViolation(sorted(unknown)[0], f"not a part staff write; one of {', '.join(DRAFT_PARTS)}")
-    draft = draft_of(session, request_id)
+    draft = session.exec(select(LetterDraft).where(LetterDraft.request_id == request_id,
+                                                   LetterDraft.kind == "decision")
+                         .execution_options(populate_existing=True)).first()
     if draft is None:
         draft = LetterDraft(request_id=request_id, kind="decision", parts="{}", version=0,
                             updated_by=actor, updated_at=_now())
@@ -269,11 +271,16 @@ def preview(session: Session, request_id: int, *, fmt: str = "html", on: dt.date
     decision = decision_of(session, request_id)
     if decision is None:
         raise RuleViolation("outcome", "no decision yet: decide first, then preview its letter")
+    on = on or settings.today()
+    latest = settings.today() + dt.timedelta(days=366)
+    if not row.received_on <= on <= latest:
+        raise RuleViolation("on", f"a letter is dated between the receipt ({row.received_on}) and "
+                            f"a year from today ({latest})")
     plan = Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
                    draft_parts(session, row, decision))
     _check_parts(plan.spec, plan.parts, row.requested_form)
-    facts = facts_for(session, row, plan, on=on or settings.today(), settings=settings,
-                      calendar=calendar, doc_seq=None)
+    facts = facts_for(session, row, plan, on=on, settings=settings, calendar=calendar,
+                      doc_seq=None)
     html = render_html(plan.spec.template, facts, settings.templates_dir).html
     return plan.spec, convert(html, fmt, title=plan.spec.title)
 

@@ -149,8 +149,11 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
     return row
 
 
-def _lock(session: Session, request_id: int) -> Request:
-    row = session.exec(select(Request).where(Request.id == request_id).with_for_update()).first()
+def lock_request(session: Session, request_id: int) -> Request:
+    """The request's row, locked for this transaction and read afresh: a copy loaded earlier in
+    the session (say, to check a letter before sending) must not hide a concurrent change."""
+    row = session.exec(select(Request).where(Request.id == request_id).with_for_update()
+                       .execution_options(populate_existing=True)).first()
     if row is None:
         raise RequestNotFound(request_id)
     return row
@@ -167,7 +170,7 @@ def record_fact(session: Session, request_id: int, event: str, actor: str, *, on
     its files rendered). Locks the row like `advance` so the chain stays linear. Caller commits."""
     if event not in FACT_EVENTS:
         raise UnknownEvent(event, list(FACT_EVENTS))
-    row = _lock(session, request_id)
+    row = lock_request(session, request_id)
     ev = audit.append(session, request_id=row.id, seq=row.audit_seq + 1, prev_hash=row.audit_head,
                       on=on, actor=actor, event=event, from_state=row.state, to_state=row.state,
                       data=data)
@@ -186,7 +189,7 @@ def set_deadline_flag(session: Session, request_id: int, flag: str | None, actor
     Returns False, changing nothing, when the request already carries that flag."""
     if flag is not None and flag not in DEADLINE_FLAGS:
         raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none")
-    row = _lock(session, request_id)
+    row = lock_request(session, request_id)
     if row.deadline_flag == flag:
         return False
     previous = row.deadline_flag
@@ -204,7 +207,7 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     calendar = calendar or calendar_for(session, settings)
     if event not in EVENTS:
         raise UnknownEvent(event, EVENTS)
-    row = _lock(session, request_id)
+    row = lock_request(session, request_id)
     if expected_version is not None and expected_version != row.version:
         raise ConcurrentChange(expected_version, row.version)
     _check_date("on", on, settings.today(), row.last_event_on)
@@ -291,7 +294,7 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
     record for the same letter corrects the first and must say why (`note`). Caller commits."""
     settings = settings or get_settings()
     calendar = calendar or calendar_for(session, settings)
-    row = _lock(session, request_id)
+    row = lock_request(session, request_id)
     if method not in list(ServiceMethod):
         raise RuleViolation("method", f"one of {', '.join(ServiceMethod)}")
     if served_on < issued_on:

@@ -49,3 +49,76 @@ def test_32_threads_with_the_same_expected_version_one_succeeds(client, engine, 
     assert codes == [200] + [409] * 31, codes
     with Session(engine) as session:
         assert len(audit.history(session, rid)) == 2
+
+
+def _decided(client) -> int:
+    rid = new_request(client)["id"]
+    for event in ("register", "review"):
+        client.post(f"/api/v1/requests/{rid}/events/{event}", json={"on": "2026-03-02"})
+    client.post(f"/api/v1/requests/{rid}/events/decide", json={"on": "2026-03-05", "outcome": "disclosed"})
+    r = client.put(f"/api/v1/requests/{rid}/letters/draft",
+                   json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
+    assert r.status_code == 200, r.text
+    return rid
+
+
+def test_32_threads_sending_one_reply_one_succeeds_and_one_letter_is_issued(client, engine, settings):
+    rid = _decided(client)
+    responses = _race(engine, settings, rid, "send_reply", {"on": "2026-03-06"})
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] + [409] * 31, codes
+    letters = client.get(f"/api/v1/requests/{rid}/letters").json()["letters"]
+    assert [x["kind"] for x in letters].count("decision:disclosed") == 1
+    assert client.get(f"/api/v1/requests/{rid}/history").json()["verified"] is True
+
+
+def test_32_concurrent_draft_saves_with_one_version_one_wins_and_none_is_lost(client, engine, settings):
+    rid = _decided(client)
+    version = client.get(f"/api/v1/requests/{rid}/letters").json()["draft"]["version"]
+    app = create_app(engine, settings)
+    barrier = threading.Barrier(32)
+
+    def one(i):
+        with TestClient(app, raise_server_exceptions=False) as c:
+            barrier.wait()
+            return i, c.put(f"/api/v1/requests/{rid}/letters/draft", headers={"X-Actor": "staff:racer"},
+                            json={"findings": f"第{i}稿", "expected_version": version})
+
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(one, range(32)))
+    codes = sorted(r.status_code for _, r in results)
+    assert codes == [200] + [409] * 31, codes
+    [winner] = [i for i, r in results if r.status_code == 200]
+    draft = client.get(f"/api/v1/requests/{rid}/letters").json()["draft"]
+    assert (draft["version"], draft["parts"]["findings"]) == (version + 1, f"第{winner}稿")
+
+
+def test_a_draft_save_racing_the_reply_is_in_the_letter_or_refused(client, engine, settings):
+    rid = _decided(client)
+    app = create_app(engine, settings)
+    barrier = threading.Barrier(2)
+
+    def save():
+        with TestClient(app, raise_server_exceptions=False) as c:
+            barrier.wait()
+            return c.put(f"/api/v1/requests/{rid}/letters/draft", headers={"X-Actor": "staff:racer"},
+                         json={"findings": "最后修改的审查情况"})
+
+    def send():
+        with TestClient(app, raise_server_exceptions=False) as c:
+            barrier.wait()
+            return c.post(f"/api/v1/requests/{rid}/events/send_reply", json={"on": "2026-03-06"},
+                          headers={"X-Actor": "staff:racer"})
+
+    with ThreadPoolExecutor(2) as pool:
+        saved, sent = pool.submit(save), pool.submit(send)
+        saved, sent = saved.result(), sent.result()
+    assert sent.status_code == 200, sent.text
+    letter = [x for x in client.get(f"/api/v1/requests/{rid}/letters").json()["letters"]
+              if x["kind"] == "decision:disclosed"][0]
+    html = client.get(f"/api/v1/requests/{rid}/letters/{letter['id']}.html").content.decode()
+    if saved.status_code == 200:
+        assert "最后修改的审查情况" in html  # saved first: the letter carries it
+    else:
+        assert saved.status_code == 422 and saved.json()["detail"][0]["field"] == "draft"
+        assert "最后修改的审查情况" not in html

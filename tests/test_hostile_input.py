@@ -29,3 +29,59 @@ def test_an_event_on_an_id_beyond_the_database_range_is_refused(client):
     rid = new_request(client)["id"]
     bad = fire(client, rid, "register", "2026-03-02", expect=422, assignee="王芳\x00")
     assert bad["detail"][0]["field"] == "assignee"
+
+
+@pytest.mark.parametrize("query, field", [("/api/v1/digests?day=0.0", "day"),
+                                          ("/api/v1/digests?day=1700000000", "day")])
+def test_a_date_in_a_query_is_yyyy_mm_dd_not_a_timestamp(client, query, field):
+    r = client.get(query)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == field
+
+
+def test_a_letter_preview_is_dated_between_receipt_and_a_year_from_today(client):
+    rid = new_request(client)["id"]
+    for event, on, extra in (("register", "2026-03-02", {}), ("review", "2026-03-02", {}),
+                             ("decide", "2026-03-05", {"outcome": "disclosed"})):
+        fire(client, rid, event, on, **extra)
+    client.put(f"/api/v1/requests/{rid}/letters/draft",
+               json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
+    for on in ("0001-01-01", "9999-12-31"):
+        r = client.get(f"/api/v1/requests/{rid}/letters/draft/preview?on={on}")
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "on"
+    assert client.get(f"/api/v1/requests/{rid}/letters/draft/preview?on=2026-03-06").status_code == 200
+
+
+def test_a_fee_of_ten_to_the_thirty_yuan_is_refused_naming_the_field(client):
+    rid = new_request(client)["id"]
+    fire(client, rid, "register", "2026-03-02")
+    fire(client, rid, "review", "2026-03-02")
+    r = fire(client, rid, "notify_fee", "2026-03-03", expect=422, amount_yuan=10**30, basis="按件",
+             how_to_pay="转账")
+    assert r["detail"][0]["field"] == "amount_yuan"
+
+
+def test_an_oversized_body_gets_413_in_the_error_shape(client):
+    r = client.post("/api/v1/requests", content=b"{" + b" " * 2_000_000 + b"}",
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"] == "body_too_large"
+    assert r.headers["x-request-id"]
+
+
+def test_a_crash_answers_500_in_the_error_shape_with_a_request_id_and_one_json_log_line(
+        client, engine, settings, monkeypatch, capsys):
+    from fastapi.testclient import TestClient
+
+    from api import routes
+    from api.app import create_app
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk on fire")
+
+    rid = new_request(client)["id"]
+    monkeypatch.setattr(routes, "request_view", broken)
+    with TestClient(create_app(engine, settings), raise_server_exceptions=False) as c:
+        r = c.get(f"/api/v1/requests/{rid}", headers={"x-request-id": "abc123"})
+    assert r.status_code == 500 and r.json()["error"] == "internal_error"
+    assert r.headers["x-request-id"] == "abc123"
+    lines = [line for line in capsys.readouterr().out.splitlines() if '"unhandled_error"' in line]
+    assert len(lines) == 1 and '"http_request_id": "abc123"' in lines[0]

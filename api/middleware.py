@@ -1,0 +1,90 @@
+"""The API's one ASGI middleware (pure ASGI: no per-call task or body copy): a request id on every
+response and log line, a body size limit, and a JSON 500 that keeps the connection alive.
+
+An exception escaping a route is answered here, inside the app, so Starlette's outer error
+middleware never sees it: the 500 carries the error shape and `x-request-id`, one JSON log line
+names it, and uvicorn does not drop the keep-alive connection.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import structlog
+
+from core.logging import get_logger
+
+log = get_logger("api")
+
+
+def _json(status: int, kind: str, message: str, request_id: str) -> tuple[dict, dict]:
+    body = json.dumps({"error": kind, "message": message, "detail": []}, ensure_ascii=False).encode()
+    start = {"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode()),
+                         (b"x-request-id", request_id.encode())]}
+    return start, {"type": "http.response.body", "body": body}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestContext:
+    def __init__(self, app, max_body_bytes: int):
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if given.isalnum() and len(given) <= 64 else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(http_request_id=request_id)
+        state = {"status": None}
+        limit = self.max_body_bytes
+
+        async def reply(status: int, kind: str, message: str) -> None:
+            start, body = _json(status, kind, message, request_id)
+            state["status"] = status
+            await send(start)
+            await send(body)
+
+        try:
+            declared = int(headers.get(b"content-length", b"0") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            await reply(413, "body_too_large", f"the request body is larger than {limit} bytes")
+            log.info("http", method=scope["method"], path=scope["path"], status=413)
+            return
+
+        seen = {"bytes": 0}
+
+        async def counted_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                seen["bytes"] += len(message.get("body", b""))
+                if seen["bytes"] > limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", request_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, send_with_id)
+        except BodyTooLarge:
+            if state["status"] is None:
+                await reply(413, "body_too_large", f"the request body is larger than {limit} bytes")
+        except Exception as exc:  # noqa: BLE001 — every failure gets the error shape, never a bare 500
+            log.error("unhandled_error", exc_info=exc, method=scope["method"], path=scope["path"])
+            if state["status"] is None:
+                await reply(500, "internal_error", "internal error; the change was not saved")
+        log.info("http", method=scope["method"], path=scope["path"], status=state["status"])
