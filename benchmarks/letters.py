@@ -48,7 +48,9 @@ def main() -> None:
     upgrade(url)
     settings = Settings(data_dir=tmp, today_override=dt.date(2026, 12, 31), log_level="WARNING",
                         agency=Agency(name="杭州市西湖区人民政府办公室", abbr="西政办",
-                                      review_body="杭州市西湖区人民政府", court="杭州市西湖区人民法院"))
+                                      review_body="杭州市西湖区人民政府", court="杭州市西湖区人民法院",
+                                      address="杭州市西湖区文三路1号", phone="0571-87000000",
+                                      contact_person="张伟"))
     client = TestClient(create_app(make_engine(url), settings))
     client.headers.update({"X-Actor": "staff:bench"})
     send_ms = []
@@ -57,7 +59,8 @@ def main() -> None:
             "applicant": APPLICANT, "channel": "post", "received_on": "2026-03-02",
             "description": "2025年本区老旧小区改造项目的资金使用明细"}).json()["id"]
         for event, body in (("register", {}), ("review", {}),
-                            ("decide", {"outcome": "partially_disclosed", "reason": "涉及商业秘密"})):
+                            ("decide", {"outcome": "partially_disclosed", "reason": "涉及商业秘密",
+                                        "withheld_ground": "withheld_third_party_rights"})):
             client.post(f"/api/v1/requests/{rid}/events/{event}", json={"on": "2026-03-10", **body})
         client.put(f"/api/v1/requests/{rid}/letters/draft", json={
             "findings": "该信息由本机关制作并保存", "provision": "现随本答复书提供",
