@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request as HttpRequest
 
 from api.routes import SessionDep
+from api.schemas import ERROR_RESPONSES
 from states.calendar_years import calendar_changes, calendar_years
 
-router = APIRouter(prefix="/api/v1/calendar", tags=["supervision"])
+router = APIRouter(prefix="/api/v1/calendar", tags=["supervision"], responses=ERROR_RESPONSES)
 
 
 @router.get("/years")

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
 from api.routes import ActorDep, SessionDep
-from api.schemas import IsoDate, PlainText, RowId, Strict
+from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId, Strict
 from replies import service as letters
 from replies.catalog import decision_spec, required_parts
 from replies.formats import FORMATS, MEDIA_TYPES
@@ -20,7 +20,8 @@ from states.codes import ServiceMethod
 from states.errors import RequestNotFound
 from states.models import Request
 
-router = APIRouter(prefix="/api/v1/requests/{request_id}/letters", tags=["letters"])
+router = APIRouter(prefix="/api/v1/requests/{request_id}/letters", tags=["letters"],
+                   responses=ERROR_RESPONSES)
 _TEXT = Field(default=None, max_length=10_000)
 
 
@@ -132,7 +133,10 @@ def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, actor: Ac
     return _draft_view(session, row)
 
 
-@router.get("/draft/preview")
+@router.get("/draft/preview", response_class=Response, responses={200: {
+    "description": "the decision letter as it would be sent (nothing stored)",
+    "content": {MEDIA_TYPES["html"]: {"schema": {"type": "string"}},
+                MEDIA_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}}}}})
 def preview(request_id: RowId, session: SessionDep, http: HttpRequest,
             format: Annotated[str, Query(pattern="^(html|docx)$",
                                          description="html or docx; PDF is made after sending")] = "html",
@@ -143,7 +147,9 @@ def preview(request_id: RowId, session: SessionDep, http: HttpRequest,
     return Response(content, media_type=MEDIA_TYPES[format])
 
 
-@router.get("/{letter_id}.{fmt}")
+@router.get("/{letter_id}.{fmt}", response_class=Response, responses={200: {
+    "description": "the exact bytes issued; header X-Content-SHA256",
+    "content": {MEDIA_TYPES[f]: {"schema": {"type": "string", "format": "binary"}} for f in FORMATS}}})
 def download(request_id: RowId, letter_id: RowId, fmt: str, session: SessionDep):
     if fmt not in FORMATS:
         return JSONResponse(status_code=404, content={

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request as HttpRequest
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Header, Query, Request as HttpRequest
 from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session, func, select
 
 import audit
-from api.schemas import EVENT_BODIES, PlainText, RequestCreate, RowId
+from api.schemas import ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RowId
 from api.views import audit_view, request_view
 from core.db import session_scope
 from core.logging import get_logger
@@ -20,7 +19,7 @@ from states.errors import RequestNotFound, UnknownEvent
 from states.machine import STATES
 from states.models import Request
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 log = get_logger("api")
 
 
@@ -55,17 +54,8 @@ def create_request(body: RequestCreate, session: SessionDep, actor: ActorDep, ht
     return request_view(session, row, settings)
 
 
-@router.post("/requests/{request_id}/events/{event}", tags=["staff"])
-def post_event(request_id: RowId, event: str, session: SessionDep, actor: ActorDep,
-               http: HttpRequest, body: Annotated[dict, Body()]):
-    schema = EVENT_BODIES.get(event)
-    if schema is None:
-        raise UnknownEvent(event, sorted(EVENT_BODIES))
-    try:
-        parsed = schema.model_validate(body)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+def _advance(request_id: int, event: str, parsed, session: Session, actor: str,
+             http: HttpRequest) -> dict:
     data = parsed.model_dump(exclude={"on", "expected_version"}, mode="json")
     settings = http.app.state.settings
     row, letters = advance_and_issue(session, request_id, event, actor, on=parsed.on,
@@ -75,6 +65,30 @@ def post_event(request_id: RowId, event: str, session: SessionDep, actor: ActorD
     log.info("request_advanced", request_number=row.number, event_name=event, state=row.state,
              actor=actor, letters=[letter.kind for letter in letters])
     return request_view(session, row, settings)
+
+
+def _event_route(event: str, schema: type) -> None:
+    """POST /requests/{id}/events/<event> with the event's own typed body, so the OpenAPI shows
+    exactly what each event takes."""
+    def post(request_id, body, session, actor, http):
+        return _advance(request_id, event, body, session, actor, http)
+
+    post.__name__ = f"post_{event}"
+    post.__doc__ = (schema.__doc__ or "").strip() or f"Fire `{event}` on the request."
+    post.__annotations__ = {"request_id": RowId, "body": schema, "session": SessionDep,
+                            "actor": ActorDep, "http": HttpRequest}
+    router.add_api_route(f"/requests/{{request_id}}/events/{event}", post, methods=["POST"],
+                         tags=["events"], summary=f"{event}", name=f"event_{event}")
+
+
+for _event, _schema in EVENT_BODIES.items():
+    _event_route(_event, _schema)
+
+
+@router.post("/requests/{request_id}/events/{event}", include_in_schema=False)
+def post_unknown_event(request_id: RowId, event: str):
+    """Any other event name: 422 naming the events there are."""
+    raise UnknownEvent(event, sorted(EVENT_BODIES))
 
 
 @router.get("/requests/{request_id}", tags=["staff"])

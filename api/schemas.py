@@ -32,6 +32,32 @@ IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
+class ErrorDetail(BaseModel):
+    field: str = Field(description="the field (or path part) at fault")
+    rule: str = Field(description="the rule it broke")
+
+
+class ErrorBody(BaseModel):
+    """Every error has this shape (409 event_not_allowed adds `state` and `allowed_events`;
+    unknown_event adds `events`)."""
+    model_config = ConfigDict(extra="allow")
+    error: str = Field(description="kind: not_found, invalid_input, rule_violation, event_not_allowed, "
+                                   "concurrent_change, body_too_large, internal_error …")
+    message: str
+    detail: list[ErrorDetail]
+
+
+# Documented on every route: the error shape, never FastAPI's default validation schema.
+ERROR_RESPONSES: dict = {
+    404: {"model": ErrorBody, "description": "no such request, letter, outbox row or digest"},
+    409: {"model": ErrorBody, "description": "the state does not allow the event, or a concurrent "
+                                              "change (stale expected_version, lost race)"},
+    413: {"model": ErrorBody, "description": "the body is larger than GONGKAI_MAX_BODY_BYTES"},
+    422: {"model": ErrorBody, "description": "invalid input or a broken rule, naming the field"},
+    500: {"model": ErrorBody, "description": "an unexpected failure; nothing was saved"},
+}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -12,12 +12,12 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from api.routes import ActorDep, SessionDep
-from api.schemas import IsoDate, PlainText, RowId
+from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId
 from core.logging import get_logger
 from states.models import Outbox, Request
 from workflows.models import Digest
 
-router = APIRouter(prefix="/api/v1", tags=["supervision"])
+router = APIRouter(prefix="/api/v1", tags=["supervision"], responses=ERROR_RESPONSES)
 log = get_logger("api.supervision")
 OUTBOX_STATUSES = "^(pending|claimed|done|parked)$"
 
