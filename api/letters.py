@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
 from api.routes import ActorDep, SessionDep
+from api.responses import DraftOut, LettersOut
 from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId, Strict
 from replies import service as letters
 from replies.catalog import decision_spec, required_parts
@@ -82,7 +83,7 @@ def _draft_view(session, row: Request) -> dict | None:
                        if spec else None)}
 
 
-@router.get("")
+@router.get("", response_model=LettersOut)
 def list_letters(request_id: RowId, session: SessionDep):
     row = _request(session, request_id)
     items = []
@@ -107,7 +108,7 @@ def list_letters(request_id: RowId, session: SessionDep):
             "draft": _draft_view(session, row)}
 
 
-@router.post("/{letter_id}/service")
+@router.post("/{letter_id}/service", response_model=LettersOut)
 def record_service(request_id: RowId, letter_id: RowId, body: ServiceBody, session: SessionDep,
                    actor: ActorDep, http: HttpRequest):
     """送达: record how and when a letter reached its addressee. The period it gives the
@@ -124,7 +125,7 @@ def record_service(request_id: RowId, letter_id: RowId, body: ServiceBody, sessi
     return list_letters(request_id, session)
 
 
-@router.put("/draft")
+@router.put("/draft", response_model=DraftOut)
 def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, actor: ActorDep):
     row = _request(session, request_id)
     parts = body.model_dump(exclude_unset=True, exclude={"expected_version"})

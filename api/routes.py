@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session, func, select
 
 import audit
+from api.responses import HistoryOut, RequestOut, RequestPage
 from api.schemas import ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RowId
 from api.views import audit_view, request_view
 from core.db import session_scope
@@ -42,7 +43,7 @@ def actor_header(x_actor: Annotated[str, Header(min_length=1, max_length=100,
 ActorDep = Annotated[str, Depends(actor_header)]
 
 
-@router.post("/requests", status_code=201, tags=["staff"])
+@router.post("/requests", status_code=201, tags=["staff"], response_model=RequestOut)
 def create_request(body: RequestCreate, session: SessionDep, actor: ActorDep, http: HttpRequest):
     settings = http.app.state.settings
     row = service.receive(session, applicant=body.applicant.model_dump(), channel=body.channel,
@@ -78,7 +79,8 @@ def _event_route(event: str, schema: type) -> None:
     post.__annotations__ = {"request_id": RowId, "body": schema, "session": SessionDep,
                             "actor": ActorDep, "http": HttpRequest}
     router.add_api_route(f"/requests/{{request_id}}/events/{event}", post, methods=["POST"],
-                         tags=["events"], summary=f"{event}", name=f"event_{event}")
+                         tags=["events"], summary=f"{event}", name=f"event_{event}",
+                         response_model=RequestOut)
 
 
 for _event, _schema in EVENT_BODIES.items():
@@ -91,7 +93,7 @@ def post_unknown_event(request_id: RowId, event: str):
     raise UnknownEvent(event, sorted(EVENT_BODIES))
 
 
-@router.get("/requests/{request_id}", tags=["staff"])
+@router.get("/requests/{request_id}", tags=["staff"], response_model=RequestOut)
 def get_request(request_id: RowId, session: SessionDep, http: HttpRequest):
     row = session.get(Request, request_id)
     if row is None:
@@ -99,7 +101,7 @@ def get_request(request_id: RowId, session: SessionDep, http: HttpRequest):
     return request_view(session, row, http.app.state.settings)
 
 
-@router.get("/requests", tags=["staff"])
+@router.get("/requests", tags=["staff"], response_model=RequestPage)
 def list_requests(session: SessionDep, http: HttpRequest,
                   state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
                   department: Annotated[PlainText | None, Query(max_length=200)] = None,
@@ -117,7 +119,7 @@ def list_requests(session: SessionDep, http: HttpRequest,
             "items": [request_view(session, r, settings, full=False) for r in rows]}
 
 
-@router.get("/requests/{request_id}/history", tags=["legal review"])
+@router.get("/requests/{request_id}/history", tags=["legal review"], response_model=HistoryOut)
 def get_history(request_id: RowId, session: SessionDep):
     row = session.get(Request, request_id)
     if row is None:

@@ -49,6 +49,7 @@ class ErrorBody(BaseModel):
 
 # Documented on every route: the error shape, never FastAPI's default validation schema.
 ERROR_RESPONSES: dict = {
+    400: {"model": ErrorBody, "description": "the body is not JSON"},
     404: {"model": ErrorBody, "description": "no such request, letter, outbox row or digest"},
     409: {"model": ErrorBody, "description": "the state does not allow the event, or a concurrent "
                                               "change (stale expected_version, lost race)"},

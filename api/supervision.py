@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from api.routes import ActorDep, SessionDep
+from api.responses import DigestFull, DigestList, OutboxOut, OutboxPage
 from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId
 from core.logging import get_logger
 from states.models import Outbox, Request
@@ -33,7 +34,7 @@ def _outbox_view(row: Outbox, number: str) -> dict:
             "last_error": row.last_error, "payload": json.loads(row.payload)}
 
 
-@router.get("/outbox")
+@router.get("/outbox", response_model=OutboxPage)
 def list_outbox(session: SessionDep,
                 status: Annotated[str | None, Query(pattern=OUTBOX_STATUSES)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -46,7 +47,7 @@ def list_outbox(session: SessionDep,
     return {"total": session.exec(count).one(), "items": [_outbox_view(o, n) for o, n in rows]}
 
 
-@router.post("/outbox/{outbox_id}/retry")
+@router.post("/outbox/{outbox_id}/retry", response_model=OutboxOut)
 def retry_outbox(outbox_id: RowId, session: SessionDep, actor: ActorDep):
     """Put a parked effect back in the queue once its cause is fixed (attempts start again)."""
     row = session.get(Outbox, outbox_id)
@@ -73,7 +74,7 @@ def _digest_view(d: Digest, full: bool = False) -> dict:
     return view
 
 
-@router.get("/digests")
+@router.get("/digests", response_model=DigestList)
 def list_digests(session: SessionDep, day: IsoDate | None = None,
                  scope_kind: Annotated[str | None, Query(pattern="^(department|assignee)$")] = None,
                  scope: Annotated[PlainText | None, Query(max_length=200)] = None,
@@ -89,7 +90,7 @@ def list_digests(session: SessionDep, day: IsoDate | None = None,
     return {"items": [_digest_view(d) for d in rows]}
 
 
-@router.get("/digests/{digest_id}")
+@router.get("/digests/{digest_id}", response_model=DigestFull)
 def get_digest(digest_id: RowId, session: SessionDep):
     digest = session.get(Digest, digest_id)
     if digest is None:

@@ -75,7 +75,11 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "consultations": [_consultation_view(c, calendar, settings) for c in consultations],
         "decision": None if decision is None else {
             "outcome": decision.outcome, "reason": decision.reason,
-            "responsible_agency": decision.responsible_agency, "correction": decision.correction,
+            "responsible_agency": decision.responsible_agency,
+            "responsible_agency_contact": decision.responsible_agency_contact,
+            "withheld_ground": decision.withheld_ground,
+            "overrides": json.loads(decision.overrides) if decision.overrides else [],
+            "correction": decision.correction,
             "decided_on": decision.decided_on, "decided_by": decision.decided_by},
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })
@@ -91,7 +95,7 @@ def _fee_view(row: Request, calendar, settings: Settings) -> dict:
 
 def _consultation_view(c, calendar, settings: Settings) -> dict:
     lapse, presumed = consultation_lapse(c, calendar, settings)
-    return {"id": c.id, "party": c.party, "name": c.name, "sent_on": c.sent_on,
+    return {"id": c.id, "party": c.party, "name": c.name, "matter": c.matter, "sent_on": c.sent_on,
             "letter_id": c.letter_id, "served_on": c.served_on, "lapses_on": lapse,
             "lapse_presumed": presumed, "lapse_provisional": calendar.is_provisional(lapse),
             "closed_on": c.closed_on, "opinion": c.opinion, "note": c.note}

@@ -85,3 +85,56 @@ def test_a_crash_answers_500_in_the_error_shape_with_a_request_id_and_one_json_l
     assert r.headers["x-request-id"] == "abc123"
     lines = [line for line in capsys.readouterr().out.splitlines() if '"unhandled_error"' in line]
     assert len(lines) == 1 and '"http_request_id": "abc123"' in lines[0]
+
+
+def test_after_a_500_the_keep_alive_connection_still_serves_the_next_request(
+        client, engine, settings, monkeypatch):
+    """On a real uvicorn server: a crash is answered inside the app, so the connection survives."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api import routes
+    from api.app import create_app
+
+    rid = new_request(client)["id"]
+    calls = {"n": 0}
+    real_view = routes.request_view
+
+    def crash_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("disk on fire")
+        return real_view(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "request_view", crash_once)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(engine, settings), host="127.0.0.1", port=port,
+                                           log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            answers = []
+            for _ in range(2):
+                conn.sendall(f"GET /api/v1/requests/{rid} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(65536)
+                header, _, body = head.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in header.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length")))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                answers.append(header.split(b"\r\n")[0])
+        assert answers == [b"HTTP/1.1 500 Internal Server Error", b"HTTP/1.1 200 OK"]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

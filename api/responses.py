@@ -1,0 +1,282 @@
+"""What each JSON route answers, declared for the OpenAPI and checked on the way out: a field a
+view adds without declaring it here fails the tests (extra="forbid"), so the schema cannot drift
+from the truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequestSummary(Out):
+    id: int
+    number: str
+    state: str
+    version: int
+    received_on: dt.date
+    channel: str
+    department: str | None
+    assignee: str | None
+    due_on: dt.date | None
+    due_on_provisional: bool
+    due_on_presumed: bool
+    due_on_error: str | None
+    days_left: int | None
+    overdue: bool
+    stopped: bool
+    allowed_events: list[str]
+    deadline_flag: str | None
+
+
+class ApplicantOut(Out):
+    name: str
+    kind: str
+    phone: str | None
+    email: str | None
+    address: str | None
+    id_number_on_file: bool
+
+
+class ClockOut(Out):
+    start: dt.date
+    due_on: dt.date | None
+    days_left: int | None
+    stopped: bool
+    stopped_since: dt.date | None
+    stop_lapses_on: dt.date | None
+    stop_presumed: bool
+    stopped_workdays: int
+    supplement_notice_due: dt.date | None
+    provisional: bool
+    error: str | None
+    explanation_zh: str
+    explanation_en: str
+
+
+class SupplementOut(Out):
+    requested_on: dt.date
+    items: list[str]
+    served_on: dt.date | None
+    deadline: dt.date | None
+    deadline_presumed: bool
+    deadline_provisional: bool
+    received_on: dt.date | None
+
+
+class ExtensionOut(Out):
+    days: int
+    approved_by: str | None
+    on: dt.date | None
+
+
+class FeeOut(Out):
+    notified_on: dt.date
+    amount_yuan: int | None
+    served_on: dt.date | None
+    pay_by: dt.date | None
+    pay_by_presumed: bool
+    pay_by_provisional: bool
+    paid_on: dt.date | None
+
+
+class ConsultationOut(Out):
+    id: int
+    party: str
+    name: str
+    matter: str | None
+    sent_on: dt.date
+    letter_id: int | None
+    served_on: dt.date | None
+    lapses_on: dt.date | None
+    lapse_presumed: bool
+    lapse_provisional: bool
+    closed_on: dt.date | None
+    opinion: str | None
+    note: str | None
+
+
+class DecisionOut(Out):
+    outcome: str
+    reason: str | None
+    responsible_agency: str | None
+    responsible_agency_contact: str | None
+    withheld_ground: str | None
+    overrides: list[dict[str, Any]]
+    correction: str | None
+    decided_on: dt.date
+    decided_by: str
+
+
+class RequestOut(RequestSummary):
+    applicant: ApplicantOut
+    description: str
+    requested_form: str | None
+    clock: ClockOut
+    supplement: SupplementOut | None
+    extension: ExtensionOut | None
+    fee: FeeOut | None
+    consultations: list[ConsultationOut]
+    decision: DecisionOut | None
+    replied_on: dt.date | None
+    archived_on: dt.date | None
+
+
+class RequestPage(Out):
+    total: int
+    limit: int
+    offset: int
+    items: list[RequestSummary]
+
+
+class AuditEventOut(Out):
+    seq: int
+    recorded_at: dt.datetime
+    on: dt.date
+    actor: str
+    event: str
+    from_state: str | None
+    to_state: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class HistoryOut(Out):
+    request_id: int
+    number: str
+    verified: bool
+    first_broken_seq: int | None
+    problem: str | None
+    events: list[AuditEventOut]
+
+
+class FileOut(Out):
+    format: str
+    sha256: str
+    size: int
+    url: str
+
+
+class ServiceOut(Out):
+    method: str
+    served_on: dt.date
+    tracking_number: str | None
+    note: str | None
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+class LetterOut(Out):
+    id: int
+    kind: str
+    title: str
+    doc_number: str
+    recipient: str
+    issued_on: dt.date
+    issued_by: str
+    starts_period: str | None
+    service: ServiceOut | None
+    service_pending: bool
+    service_history: list[ServiceOut]
+    template: str
+    template_version: str
+    files: list[FileOut]
+    pending_formats: list[str]
+
+
+class DraftLetterOut(Out):
+    title: str
+    template: str
+    required_parts: list[str]
+
+
+class DraftOut(Out):
+    version: int
+    parts: dict[str, Any]
+    updated_by: str | None
+    frozen: bool
+    letter: DraftLetterOut | None
+
+
+class LettersOut(Out):
+    request_id: int
+    number: str
+    letters: list[LetterOut]
+    draft: DraftOut
+
+
+class OutboxOut(Out):
+    id: int
+    request_id: int
+    request_number: str
+    kind: str
+    status: str
+    attempts: int
+    available_at: dt.datetime
+    created_at: dt.datetime
+    done_at: dt.datetime | None
+    claimed_by: str | None
+    last_error: str | None
+    payload: dict[str, Any]
+
+
+class OutboxPage(Out):
+    total: int
+    items: list[OutboxOut]
+
+
+class DigestOut(Out):
+    id: int
+    day: dt.date
+    scope_kind: str
+    scope: str
+    overdue: int
+    due_soon: int
+    emailed_at: dt.datetime | None
+    email_to: str | None
+    email_error: str | None
+
+
+class DigestFull(DigestOut):
+    items: list[dict[str, Any]]
+    body: str
+
+
+class DigestList(Out):
+    items: list[DigestOut]
+
+
+class CalendarYearOut(Out):
+    year: int
+    kind: str
+    source: str
+    loaded_at: dt.datetime | None
+    loaded_by: str | None
+    holidays: list[dt.date]
+    makeup_workdays: list[dt.date]
+
+
+class CalendarYears(Out):
+    items: list[CalendarYearOut]
+
+
+class CalendarChangeOut(Out):
+    request_id: int
+    number: str
+    on: dt.date
+    actor: str
+    calendar_year: int | None
+    old_due_on: dt.date | None
+    new_due_on: dt.date | None
+    reason: str | None
+    changed: dict[str, Any]
+
+
+class CalendarChanges(Out):
+    items: list[CalendarChangeOut]
