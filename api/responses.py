@@ -127,6 +127,12 @@ class RequestOut(RequestSummary):
     archived_on: dt.date | None
 
 
+class RevealedId(Out):
+    id_number: str | None
+    revealed_by: str
+    audit_seq: int
+
+
 class RequestPage(Out):
     total: int
     limit: int

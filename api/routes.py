@@ -9,8 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session, func, select
 
 import audit
-from api.responses import HistoryOut, RequestOut, RequestPage
-from api.schemas import ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RowId
+from api.responses import HistoryOut, RequestOut, RequestPage, RevealedId
+from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
+                         RowId)
 from api.views import audit_view, request_view
 from core.db import session_scope
 from core.logging import get_logger
@@ -117,6 +118,20 @@ def list_requests(session: SessionDep, http: HttpRequest,
     settings = http.app.state.settings
     return {"total": total, "limit": limit, "offset": offset,
             "items": [request_view(session, r, settings, full=False) for r in rows]}
+
+
+@router.post("/requests/{request_id}/applicant/id-number/reveal", tags=["staff"],
+             response_model=RevealedId)
+def reveal_id_number(request_id: RowId, body: RevealBody, session: SessionDep, actor: ActorDep,
+                     http: HttpRequest):
+    """The applicant's ID number, which no other answer carries: an explicit act, recorded in the
+    request's audit chain (who, when, why — never the number itself)."""
+    row = service.lock_request(session, request_id)
+    event = service.record_fact(session, row.id, "reveal_id_number", actor,
+                                on=http.app.state.settings.today(), data={"reason": body.reason})
+    session.commit()
+    log.info("id_number_revealed", request_number=row.number, actor=actor)
+    return {"id_number": row.applicant_id_number, "revealed_by": actor, "audit_seq": event.seq}
 
 
 @router.get("/requests/{request_id}/history", tags=["legal review"], response_model=HistoryOut)

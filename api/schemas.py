@@ -7,8 +7,10 @@ import re
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
+                      field_validator)
 
+from core.personal_data import check_id_number, check_phone
 from core.text import plain_text
 from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
 
@@ -66,10 +68,32 @@ class Strict(BaseModel):
 class Applicant(Strict):
     name: PlainText = Field(min_length=1, max_length=200)
     kind: ApplicantKind
-    id_number: PlainText | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,30}$")
-    phone: PlainText | None = Field(default=None, pattern=r"^[0-9+\- ]{5,20}$")
-    email: PlainText | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    id_number: PlainText | None = Field(
+        default=None, max_length=18,
+        description="natural_person: 居民身份证号码 (GB 11643 check); others: 统一社会信用代码 "
+                    "(GB 32100 check). Stored, never echoed back (see the reveal route).")
+    phone: PlainText | None = Field(default=None, max_length=30,
+                                    description="mobile, or landline with area code")
+    email: PlainText | None = Field(default=None, max_length=254,
+                                    pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     address: PlainText | None = Field(default=None, max_length=500)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value):
+        return None if value is None else check_phone(value)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value, info: ValidationInfo):
+        if value is None:
+            return None
+        return check_id_number(value, person=info.data.get("kind") == ApplicantKind.natural_person)
+
+
+class RevealBody(Strict):
+    reason: PlainText = Field(min_length=2, max_length=500,
+                              description="why the number is needed (e.g. 核对申请人身份)")
 
 
 class RequestCreate(Strict):

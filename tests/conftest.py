@@ -96,7 +96,7 @@ def client(engine, settings):
         yield c
 
 
-APPLICANT = {"name": "李明", "kind": "natural_person", "id_number": "110101199003071234",
+APPLICANT = {"name": "李明", "kind": "natural_person", "id_number": "110101199003071233",
              "phone": "13800138000", "address": "北京市东城区某街1号"}
 
 

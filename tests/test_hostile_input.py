@@ -138,3 +138,40 @@ def test_after_a_500_the_keep_alive_connection_still_serves_the_next_request(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("applicant, field", [
+    ({"name": "李明", "kind": "natural_person", "id_number": "110101199003071234"}, "applicant.id_number"),
+    ({"name": "李明", "kind": "natural_person", "id_number": "91350100M000100Y43"}, "applicant.id_number"),
+    ({"name": "某公司", "kind": "commercial", "id_number": "91350100M000100Y44"}, "applicant.id_number"),
+    ({"name": "李明", "kind": "natural_person", "phone": "12345"}, "applicant.phone"),
+    ({"name": "李明", "kind": "natural_person", "email": "li@"}, "applicant.email"),
+])
+def test_personal_identifiers_with_a_wrong_check_character_are_refused(client, applicant, field):
+    r = client.post("/api/v1/requests", json={"applicant": applicant, "channel": "post",
+                                              "received_on": "2026-03-02", "description": "某文件"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == field
+
+
+def test_valid_identifiers_are_kept_but_never_echoed(client):
+    company = {"name": "某建设有限公司", "kind": "commercial", "id_number": "91350100m000100y43",
+               "phone": "0571 8700 0000"}
+    r = new_request(client, applicant=company)
+    assert r["applicant"]["id_number_on_file"] is True and "91350100" not in str(r)
+    assert r["applicant"]["phone"] == "057187000000"
+
+
+def test_revealing_an_id_number_is_an_explicit_audited_act(client):
+    rid = new_request(client)["id"]
+    assert "110101199003071233" not in client.get(f"/api/v1/requests/{rid}").text
+    assert "110101199003071233" not in client.get(f"/api/v1/requests/{rid}/history").text
+    no_reason = client.post(f"/api/v1/requests/{rid}/applicant/id-number/reveal", json={})
+    assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["field"] == "reason"
+    r = client.post(f"/api/v1/requests/{rid}/applicant/id-number/reveal",
+                    json={"reason": "核对申请人身份"})
+    assert r.status_code == 200 and r.json()["id_number"] == "110101199003071233"
+    history = client.get(f"/api/v1/requests/{rid}/history").json()
+    last = history["events"][-1]
+    assert (last["event"], last["actor"], last["data"]) == (
+        "reveal_id_number", "staff:zhang.wei", {"reason": "核对申请人身份"})
+    assert history["verified"] is True and "110101199003071233" not in str(history)
