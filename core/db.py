@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -74,3 +75,13 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         # Closing the session rolls back whatever was not committed; the objects it loaded stay
         # readable (detached, not expired) for the caller.
         yield session
+
+
+def next_in_counter(session: Session, counter, **keys) -> int:
+    """Add one to the counter row of `counter` (a table with the `keys` columns, unique together,
+    and `last`) and return it, creating the row at 1: one upsert, so concurrent callers never get
+    the same number (the row is locked until the transaction ends)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(counter).values(**keys, last=1).on_conflict_do_update(
+        index_elements=list(keys), set_={"last": counter.last + 1})
+    return session.execute(stmt.returning(counter.last)).scalar_one()

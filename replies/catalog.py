@@ -145,11 +145,16 @@ def required_parts(spec: LetterSpec, parts: dict, requested_form: str | None) ->
     Art 40 reason."""
     required = list(spec.parts)
     # Compared as the letter prints them (stripped of the trailing punctuation a sentence closes).
-    provided, requested = (_as_printed(parts.get("provided_form")), _as_printed(requested_form))
+    provided, requested = as_printed(parts.get("provided_form")), as_printed(requested_form)
     if provided and requested and provided != requested and "provision" in spec.parts:
         required.append("form_reason")
     return required
 
 
-def _as_printed(text: str | None) -> str:
-    return (text or "").strip().rstrip("。.；;，, \n\t")
+# Staff text is set into sentences the template closes: trailing punctuation is dropped.
+_TRAILING = "。.；;，, \n\t"
+
+
+def as_printed(text: str | None) -> str:
+    """Text as a letter prints it inside a sentence (stripped of closing punctuation)."""
+    return (text or "").strip().rstrip(_TRAILING)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 from core.config import Agency
-from replies.catalog import DRAFT_PARTS, LetterSpec
+from replies.catalog import DRAFT_PARTS, LetterSpec, as_printed
 from replies.remedy import remedy_sentence
 from states.codes import OUTCOMES, WITHHELD_GROUNDS, Channel
 from states.models import Consultation, Decision, Request
 
 CHANNEL_LABELS = {Channel.in_person: "当面提交", Channel.post: "邮寄", Channel.online: "互联网",
                   Channel.fax: "传真", Channel.oral: "口头提出"}
-_TRAILING = "。.；;，, \n\t"
 
 
 def cn_date(d: dt.date | None) -> str:
@@ -51,10 +50,10 @@ def clean_parts(parts: dict) -> dict:
         if key == "attachments":
             out[key] = [a.strip() for a in (value or []) if a and a.strip()]
         else:
-            out[key] = (value or "").strip().rstrip(_TRAILING)
+            out[key] = as_printed(value)
     for key, value in parts.items():
         if key not in out:
-            out[key] = value.strip().rstrip(_TRAILING) if isinstance(value, str) else value
+            out[key] = as_printed(value) if isinstance(value, str) else value
     return out
 
 
@@ -125,8 +124,8 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
         "request": {"number": row.number, "applicant_name": row.applicant_name,
                     "received_on": cn_date(row.received_on),
                     "channel": CHANNEL_LABELS.get(row.channel, row.channel),
-                    "description": row.description.strip().rstrip(_TRAILING),
-                    "requested_form": (row.requested_form or "").strip().rstrip(_TRAILING),
+                    "description": as_printed(row.description),
+                    "requested_form": as_printed(row.requested_form),
                     "due_on": cn_date(row.due_on)},
         "receipt": receipt_sentence(row, correction=spec.kind.startswith("correction:")),
         "supplement": {"requested_on": cn_date(row.supplement_requested_on),
@@ -144,7 +143,7 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                     "answered_on": cn_date(row.reasons_answered_on),
                     "reasonable": bool(row.reasons_reasonable),
                     "deferred_to": cn_date(row.deferred_to),
-                    "deferral_reason": (row.deferral_reason or "").strip().rstrip(_TRAILING)},
+                    "deferral_reason": as_printed(row.deferral_reason)},
         "extension": {"days": row.extension_days,
                       "days_cn": cn_number(row.extension_days) if row.extension_days else "",
                       "approved_by": row.extension_approved_by or "",
@@ -157,10 +156,10 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                          "sent_on": cn_date(consultation.sent_on) if consultation else "",
                          "served_on": cn_date(consultation.served_on) if served else "",
                          "reply_by": cn_date(consultation.lapses_on) if served else "",
-                         "matter": matter.strip().rstrip(_TRAILING)},
+                         "matter": as_printed(matter)},
         "decision": {"outcome": decision.outcome if decision else "",
                      "label": info.label if info else "", "basis": info.basis if info else "",
-                     "reason": (decision.reason or "").strip().rstrip(_TRAILING) if decision else "",
+                     "reason": as_printed(decision.reason) if decision else "",
                      "responsible_agency": (decision.responsible_agency or "") if decision else "",
                      "responsible_agency_contact":
                          (decision.responsible_agency_contact or "") if decision else "",

@@ -17,11 +17,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 import audit
 from core.config import Settings, get_settings
+from core.db import next_in_counter
 from replies.catalog import (DATES, DRAFT_PARTS, NOTICE_OF_EVENT, NOTICES, PARTS, LetterSpec,
                              decision_spec, required_parts)
 from replies.facts import build_facts
@@ -30,7 +30,7 @@ from replies.models import Letter, LetterDraft, LetterFile, LetterRegister
 from replies.render import render_html
 from states.workdays import WorkCalendar
 from states.calendar_years import calendar_for
-from states.codes import ConsultationParty, Opinion
+from states.codes import ConsultationParty
 from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
 from states.machine import FINISHED_STATES
 from states.models import Consultation, Decision, Request, ServiceRecord
@@ -165,10 +165,7 @@ def check_agency(settings: Settings) -> None:
 def next_doc_seq(session: Session, code: str, year: int) -> int:
     """The next 文号 sequence for a letter code in its issue year (发文登记), taken under the
     counter row's lock so two letters never share a number."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(LetterRegister).values(code=code, year=year, last=1).on_conflict_do_update(
-        index_elements=["code", "year"], set_={"last": LetterRegister.last + 1})
-    return session.execute(stmt.returning(LetterRegister.last)).scalar_one()
+    return next_in_counter(session, LetterRegister, code=code, year=year)
 
 
 def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.date,

@@ -8,16 +8,15 @@ Any exception rolls everything back, so a failed call leaves no trace.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 from statemachine.exceptions import TransitionNotAllowed
 
 import audit
 from core.config import Settings, get_settings
+from core.db import next_in_counter
 from core.logging import get_logger
 from states.workdays import CalendarYearMissing, WorkCalendar
 from states.calendar_years import calendar_for
@@ -76,12 +75,7 @@ def _check_date(field_name: str, on: dt.date, today: dt.date, not_before: dt.dat
 
 
 def _next_number(session: Session, year: int, settings: Settings) -> str:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RequestCounter).values(year=year, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["year"],
-                                      set_={"last": RequestCounter.last + 1})
-    seq = session.execute(stmt.returning(RequestCounter.last)).scalar_one()
+    seq = next_in_counter(session, RequestCounter, year=year)
     return settings.request_number_pattern.format(year=year, seq=seq)
 
 

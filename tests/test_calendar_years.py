@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-import audit
 from core.config import Settings
 from states.workdays import YearFileError, parse_year_file
 from states.calendar_years import recompute_open_clocks, store_year

@@ -87,8 +87,8 @@ def test_reasonable_reasons_defer_the_reply_to_a_later_date_not_an_extension(cli
 
 def test_the_art_32_notice_goes_only_to_the_overridden_third_party_and_names_only_its_part(client):
     rid = _reviewing(client)
-    a = fire(client, rid, "open_consultation", "2026-03-03", party="third_party", name="甲建筑有限公司",
-             matter="甲公司的报价明细")
+    fire(client, rid, "open_consultation", "2026-03-03", party="third_party", name="甲建筑有限公司",
+         matter="甲公司的报价明细")
     b = fire(client, rid, "open_consultation", "2026-03-03", party="third_party", name="乙监理有限公司",
              matter="乙公司的监理合同")
     ids = {c["name"]: c["id"] for c in b["consultations"]}

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import socket
 import subprocess
 import sys

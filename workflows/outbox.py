@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, select
 
-from core.config import Settings, get_settings
+from core.config import Settings
 from core.db import session_scope
 from core.logging import get_logger
 from states.models import Outbox, Request
