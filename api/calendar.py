@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request as HttpRequest
 
-from api.routes import SessionDep
+from api.deps import CalendarReader, SessionDep
 from api.responses import CalendarChanges, CalendarYears
 from api.schemas import ERROR_RESPONSES
 from states.calendar_years import calendar_changes, calendar_years
@@ -15,14 +15,15 @@ router = APIRouter(prefix="/api/v1/calendar", tags=["supervision"], responses=ER
 
 
 @router.get("/years", response_model=CalendarYears)
-def list_years(session: SessionDep, http: HttpRequest):
+def list_years(session: SessionDep, http: HttpRequest, user: CalendarReader):
     """Each countable year: `official` (chinesecalendar or a loaded State Council notice, with its
     source) or `provisional` (Mon–Fri less the statutory holidays, until the notice is loaded)."""
     return {"items": calendar_years(session, http.app.state.settings)}
 
 
 @router.get("/changes", response_model=CalendarChanges)
-def list_changes(session: SessionDep,
+def list_changes(session: SessionDep, user: CalendarReader,
                  year: Annotated[int | None, Query(ge=2004, le=2100)] = None):
-    """Requests whose due date moved when a calendar year was loaded (old, new, why)."""
-    return {"items": calendar_changes(session, year)}
+    """Requests whose due date moved when a calendar year was loaded (old, new, why): those of
+    the agencies the user sees."""
+    return {"items": calendar_changes(session, year, user.agency_ids)}

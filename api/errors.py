@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from access.errors import AccessError, InvalidAccessInput, NotAuthenticated, Throttled
 from core.logging import get_logger
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
                            UnknownEvent)
@@ -51,6 +52,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestNotFound)
     async def _missing(_req: Request, exc: RequestNotFound):
         return _body(404, "not_found", str(exc))
+
+    @app.exception_handler(AccessError)
+    async def _access(_req: Request, exc: AccessError):
+        detail = [{"field": exc.field, "rule": exc.rule}] if isinstance(exc, InvalidAccessInput) else []
+        response = _body(exc.status, exc.kind, str(exc), detail)
+        if isinstance(exc, NotAuthenticated):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException):

@@ -11,14 +11,13 @@ from fastapi import APIRouter, Query, Request as HttpRequest
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from api.routes import ActorDep, SessionDep
+from api.deps import ScopedActor, ScopedReader, SessionDep, visible_request
 from api.responses import DraftOut, LettersOut
 from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId, Strict
 from replies import service as letters
 from replies.catalog import decision_spec, required_parts
 from replies.formats import FORMATS, MEDIA_TYPES
 from states.codes import ServiceMethod
-from states.errors import RequestNotFound
 from states.models import Request
 
 router = APIRouter(prefix="/api/v1/requests/{request_id}/letters", tags=["letters"],
@@ -57,13 +56,6 @@ def _service_view(rec) -> dict:
             "note": rec.note, "recorded_by": rec.recorded_by, "recorded_at": rec.recorded_at}
 
 
-def _request(session, request_id: RowId) -> Request:
-    row = session.get(Request, request_id)
-    if row is None:
-        raise RequestNotFound(request_id)
-    return row
-
-
 def _url(request_id: RowId, letter_id: RowId, fmt: str) -> str:
     return f"/api/v1/requests/{request_id}/letters/{letter_id}.{fmt}"
 
@@ -84,8 +76,8 @@ def _draft_view(session, row: Request) -> dict | None:
 
 
 @router.get("", response_model=LettersOut)
-def list_letters(request_id: RowId, session: SessionDep):
-    row = _request(session, request_id)
+def list_letters(request_id: RowId, session: SessionDep, user: ScopedReader):
+    row = visible_request(session, user, request_id)
     items = []
     services = letters.services_of(session, row.id)
     for letter, files in letters.letters_of(session, row.id):
@@ -110,26 +102,26 @@ def list_letters(request_id: RowId, session: SessionDep):
 
 @router.post("/{letter_id}/service", response_model=LettersOut)
 def record_service(request_id: RowId, letter_id: RowId, body: ServiceBody, session: SessionDep,
-                   actor: ActorDep, http: HttpRequest):
+                   user: ScopedActor, http: HttpRequest):
     """送达: record how and when a letter reached its addressee. The period it gives the
     recipient (补正, 15 working days to give an opinion, 20 to pay) runs from `served_on`."""
     settings = http.app.state.settings
     try:
         letters.serve_letter(session, request_id, letter_id, method=body.method,
                              served_on=body.served_on, tracking_number=body.tracking_number,
-                             note=body.note, actor=actor, settings=settings)
+                             note=body.note, actor=user.actor, settings=settings)
     except LookupError as missing:
         return JSONResponse(status_code=404, content={"error": "not_found", "message": str(missing),
                                                       "detail": []})
     session.commit()
-    return list_letters(request_id, session)
+    return list_letters(request_id, session, user)
 
 
 @router.put("/draft", response_model=DraftOut)
-def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, actor: ActorDep):
-    row = _request(session, request_id)
+def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, user: ScopedActor):
+    row = visible_request(session, user, request_id)
     parts = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    letters.save_draft(session, row.id, actor, parts, expected_version=body.expected_version)
+    letters.save_draft(session, row.id, user.actor, parts, expected_version=body.expected_version)
     session.commit()
     return _draft_view(session, row)
 
@@ -138,11 +130,10 @@ def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, actor: Ac
     "description": "the decision letter as it would be sent (nothing stored)",
     "content": {MEDIA_TYPES["html"]: {"schema": {"type": "string"}},
                 MEDIA_TYPES["docx"]: {"schema": {"type": "string", "format": "binary"}}}}})
-def preview(request_id: RowId, session: SessionDep, http: HttpRequest,
+def preview(request_id: RowId, session: SessionDep, http: HttpRequest, user: ScopedReader,
             format: Annotated[str, Query(pattern="^(html|docx)$",
                                          description="html or docx; PDF is made after sending")] = "html",
             on: IsoDate | None = None):
-    _request(session, request_id)
     spec, content = letters.preview(session, request_id, fmt=format, on=on,
                                     settings=http.app.state.settings)
     return Response(content, media_type=MEDIA_TYPES[format])
@@ -151,12 +142,12 @@ def preview(request_id: RowId, session: SessionDep, http: HttpRequest,
 @router.get("/{letter_id}.{fmt}", response_class=Response, responses={200: {
     "description": "the exact bytes issued; header X-Content-SHA256",
     "content": {MEDIA_TYPES[f]: {"schema": {"type": "string", "format": "binary"}} for f in FORMATS}}})
-def download(request_id: RowId, letter_id: RowId, fmt: str, session: SessionDep):
+def download(request_id: RowId, letter_id: RowId, fmt: str, session: SessionDep,
+             user: ScopedReader):
     if fmt not in FORMATS:
         return JSONResponse(status_code=404, content={
             "error": "not_found", "message": f"format '{fmt}' unknown; one of {', '.join(FORMATS)}",
             "detail": [{"field": "format", "rule": f"one of {', '.join(FORMATS)}"}]})
-    _request(session, request_id)
     try:
         letter, file = letters.letter_file(session, request_id, letter_id, fmt)
     except LookupError as missing:

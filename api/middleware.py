@@ -3,7 +3,9 @@ response and log line, a body size limit, and a JSON 500 that keeps the connecti
 
 An exception escaping a route is answered here, inside the app, so Starlette's outer error
 middleware never sees it: the 500 carries the error shape and `x-request-id`, one JSON log line
-names it, and uvicorn does not drop the keep-alive connection.
+names it (masked: core/logging.py), and uvicorn does not drop the keep-alive connection. Nor does
+uvicorn print the traceback itself ("Exception in ASGI application"): under its default logging
+(no --log-config) that is plain text, masked only by the last-resort filter in core/logging.py.
 """
 
 from __future__ import annotations
@@ -78,13 +80,18 @@ class RequestContext:
                                                   (b"x-request-id", request_id.encode())]}
             await send(message)
 
+        failure = None
         try:
             await self.app(scope, counted_receive, send_with_id)
         except BodyTooLarge:
             if state["status"] is None:
                 await reply(413, "body_too_large", f"the request body is larger than {limit} bytes")
         except Exception as exc:  # noqa: BLE001 — every failure gets the error shape, never a bare 500
-            log.error("unhandled_error", exc_info=exc, method=scope["method"], path=scope["path"])
+            failure = exc
+        if failure is not None:
+            # Outside the except block: should logging or answering fail (the client gone), what
+            # reaches uvicorn does not chain this failure, whose text may quote an applicant.
+            log.error("unhandled_error", exc_info=failure, method=scope["method"], path=scope["path"])
             if state["status"] is None:
                 await reply(500, "internal_error", "internal error; the change was not saved")
         log.info("http", method=scope["method"], path=scope["path"], status=state["status"])

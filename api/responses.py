@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -21,6 +21,8 @@ class RequestSummary(Out):
     version: int
     received_on: dt.date
     channel: str
+    agency: str = Field(description="the code of the agency (行政机关) it was made to")
+    unit: str | None = Field(description="the unit (科室) handling it, if placed")
     department: str | None
     assignee: str | None
     due_on: dt.date | None
@@ -240,6 +242,7 @@ class OutboxPage(Out):
 class DigestOut(Out):
     id: int
     day: dt.date
+    agency: str
     scope_kind: str
     scope: str
     overdue: int
@@ -286,3 +289,93 @@ class CalendarChangeOut(Out):
 
 class CalendarChanges(Out):
     items: list[CalendarChangeOut]
+
+
+class UserOut(Out):
+    username: str
+    display_name: str
+    role: str
+    agency: str | None
+    unit: str | None
+    scope: list[str] | str = Field(description="agency codes seen beyond one's own, or \"all\"")
+    disabled: bool
+    has_password: bool
+    locked_until: dt.datetime | None
+    created_at: dt.datetime
+
+
+class UserList(Out):
+    items: list[UserOut]
+
+
+class UserCreated(Out):
+    user: UserOut
+    password: str | None = Field(description="the generated password, shown this once")
+
+
+class LoginOut(Out):
+    user: UserOut
+    csrf_token: str = Field(description="echo it in X-CSRF-Token on every unsafe call")
+    expires_at: dt.datetime
+
+
+class TokenOut(Out):
+    id: int
+    label: str
+    created_at: dt.datetime
+    created_by: str
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class TokenList(Out):
+    items: list[TokenOut]
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="the bearer token, shown this once (stored only as a hash)")
+
+
+class AgencyOut(Out):
+    code: str
+    name: str
+    abbr: str
+    letterhead: str
+    doc_number_pattern: str
+    address: str
+    postcode: str
+    phone: str
+    review_body: str
+    court: str
+    signature: str
+    contact_person: str
+    electronic_seal: str | None
+    active: bool
+    version: int
+    missing: list[str] = Field(description="fields letters need that are still placeholders")
+    units: list[str]
+
+
+class AgencyList(Out):
+    items: list[AgencyOut]
+
+
+class AccessEventOut(Out):
+    seq: int
+    recorded_at: str
+    actor: str
+    event: str
+    subject: str
+    data: dict[str, Any]
+    hash: str
+
+
+class AccessLogOut(Out):
+    verified: bool
+    first_broken_seq: int | None
+    problem: str | None
+    events: list[AccessEventOut]
+
+
+class Health(Out):
+    status: str

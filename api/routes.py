@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request as HttpRequest
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Query, Request as HttpRequest
 from sqlmodel import Session, func, select
 
 import audit
-from api.responses import HistoryOut, RequestOut, RequestPage, RevealedId
+from access.agencies import get_agency, get_unit
+from access.errors import AccessNotFound, Forbidden, InvalidAccessInput
+from access.models import Agency
+from access.policy import Principal
+from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, SessionDep,
+                      visible_request)
+from api.responses import Health, HistoryOut, RequestOut, RequestPage, RevealedId
 from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
                          RowId)
 from api.views import audit_view, request_view
-from core.db import session_scope
 from core.logging import get_logger
 from replies.service import advance_and_issue
 from states import service
-from states.errors import RequestNotFound, UnknownEvent
+from states.errors import UnknownEvent
 from states.machine import STATES
 from states.models import Request
 
@@ -25,34 +29,50 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 log = get_logger("api")
 
 
-def get_session(request: HttpRequest):
-    with session_scope(request.app.state.engine) as session:
-        yield session
+@router.get("/health", tags=["staff"], response_model=Health)
+def health(session: SessionDep):
+    """For load balancers and launchers: the API answers and its database too (no login)."""
+    session.exec(select(func.count()).select_from(Agency))
+    return {"status": "ok"}
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def actor_header(x_actor: Annotated[str, Header(min_length=1, max_length=100,
-                                                description="who acts, e.g. staff:zhang.wei")]) -> str:
-    if x_actor.startswith("system:"):
-        raise RequestValidationError([{"loc": ("header", "x-actor"), "type": "value_error",
-                                       "msg": "system: actors are reserved for the engine's flows"}])
-    return x_actor
-
-
-ActorDep = Annotated[str, Depends(actor_header)]
+def _placement(session: Session, user: Principal, agency: str | None,
+               unit: str | None) -> tuple[int, int | None]:
+    """Where a new request goes: the agency named (one the user serves) or the user's own, and
+    the unit named or the staff member's own."""
+    if agency:
+        try:
+            row = get_agency(session, agency)
+        except AccessNotFound:
+            raise InvalidAccessInput("agency", f"no agency {agency!r}") from None
+        if not user.sees_agency(row.id):
+            raise Forbidden(f"you do not serve agency {agency!r}")
+    elif user.agency_id is not None:
+        row = session.get(Agency, user.agency_id)
+    else:
+        raise InvalidAccessInput("agency", "you serve several agencies: name the one it was made to")
+    if not row.active:
+        raise InvalidAccessInput("agency", f"agency {row.code!r} is disabled")
+    unit_id = get_unit(session, row, unit).id if unit else None
+    if user.role == "staff" and user.unit_id is not None:
+        if unit_id not in (None, user.unit_id):
+            raise Forbidden("staff of a unit receive requests for their own unit")
+        unit_id = user.unit_id
+    return row.id, unit_id
 
 
 @router.post("/requests", status_code=201, tags=["staff"], response_model=RequestOut)
-def create_request(body: RequestCreate, session: SessionDep, actor: ActorDep, http: HttpRequest):
+def create_request(body: RequestCreate, session: SessionDep, user: Receiver, http: HttpRequest):
+    """接收: a new request, made to the user's agency (or the one named in `agency`)."""
     settings = http.app.state.settings
+    agency_id, unit_id = _placement(session, user, body.agency, body.unit)
     row = service.receive(session, applicant=body.applicant.model_dump(), channel=body.channel,
                           received_on=body.received_on, description=body.description,
                           requested_form=body.requested_form, department=body.department,
-                          assignee=body.assignee, actor=actor, settings=settings)
+                          assignee=body.assignee, actor=user.actor, settings=settings,
+                          agency_id=agency_id, unit_id=unit_id)
     session.commit()
-    log.info("request_received", request_number=row.number, actor=actor)
+    log.info("request_received", request_number=row.number, actor=user.actor)
     return request_view(session, row, settings)
 
 
@@ -72,13 +92,13 @@ def _advance(request_id: int, event: str, parsed, session: Session, actor: str,
 def _event_route(event: str, schema: type) -> None:
     """POST /requests/{id}/events/<event> with the event's own typed body, so the OpenAPI shows
     exactly what each event takes."""
-    def post(request_id, body, session, actor, http):
-        return _advance(request_id, event, body, session, actor, http)
+    def post(request_id, body, session, user, http):
+        return _advance(request_id, event, body, session, user.actor, http)
 
     post.__name__ = f"post_{event}"
     post.__doc__ = (schema.__doc__ or "").strip() or f"Fire `{event}` on the request."
     post.__annotations__ = {"request_id": RowId, "body": schema, "session": SessionDep,
-                            "actor": ActorDep, "http": HttpRequest}
+                            "user": ScopedActor, "http": HttpRequest}
     router.add_api_route(f"/requests/{{request_id}}/events/{event}", post, methods=["POST"],
                          tags=["events"], summary=f"{event}", name=f"event_{event}",
                          response_model=RequestOut)
@@ -89,26 +109,39 @@ for _event, _schema in EVENT_BODIES.items():
 
 
 @router.post("/requests/{request_id}/events/{event}", include_in_schema=False)
-def post_unknown_event(request_id: RowId, event: str):
+def post_unknown_event(request_id: RowId, event: str, user: ScopedActor):
     """Any other event name: 422 naming the events there are."""
     raise UnknownEvent(event, sorted(EVENT_BODIES))
 
 
 @router.get("/requests/{request_id}", tags=["staff"], response_model=RequestOut)
-def get_request(request_id: RowId, session: SessionDep, http: HttpRequest):
-    row = session.get(Request, request_id)
-    if row is None:
-        raise RequestNotFound(request_id)
-    return request_view(session, row, http.app.state.settings)
+def get_request(request_id: RowId, session: SessionDep, http: HttpRequest, user: ScopedReader):
+    return request_view(session, visible_request(session, user, request_id),
+                        http.app.state.settings)
+
+
+def in_scope(query, user: Principal):
+    """Only the requests the user sees: their agencies' (staff of a unit: the unit's)."""
+    if user.agency_ids is not None:
+        query = query.where(Request.agency_id.in_(sorted(user.agency_ids)))
+    if user.role == "staff" and user.unit_id is not None:
+        query = query.where(Request.unit_id == user.unit_id)
+    return query
 
 
 @router.get("/requests", tags=["staff"], response_model=RequestPage)
-def list_requests(session: SessionDep, http: HttpRequest,
+def list_requests(session: SessionDep, http: HttpRequest, user: Reader,
                   state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
                   department: Annotated[PlainText | None, Query(max_length=200)] = None,
+                  agency: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+                                                     description="one agency's code")] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
                   offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
-    query = select(Request)
+    """The requests the user sees (their agencies'; staff of a unit: the unit's), oldest first."""
+    query = in_scope(select(Request), user)
+    if agency:
+        query = query.where(Request.agency_id == select(Agency.id).where(Agency.code == agency)
+                            .scalar_subquery())
     if state:
         query = query.where(Request.state == state)
     if department:
@@ -122,11 +155,12 @@ def list_requests(session: SessionDep, http: HttpRequest,
 
 @router.post("/requests/{request_id}/applicant/id-number/reveal", tags=["staff"],
              response_model=RevealedId)
-def reveal_id_number(request_id: RowId, body: RevealBody, session: SessionDep, actor: ActorDep,
-                     http: HttpRequest):
+def reveal_id_number(request_id: RowId, body: RevealBody, session: SessionDep,
+                     user: ScopedRevealer, http: HttpRequest):
     """The applicant's ID number, which no other answer carries: an explicit act, recorded in the
     request's audit chain (who, when, why — never the number itself)."""
     row = service.lock_request(session, request_id)
+    actor = user.actor
     event = service.record_fact(session, row.id, "reveal_id_number", actor,
                                 on=http.app.state.settings.today(), data={"reason": body.reason})
     session.commit()
@@ -135,10 +169,8 @@ def reveal_id_number(request_id: RowId, body: RevealBody, session: SessionDep, a
 
 
 @router.get("/requests/{request_id}/history", tags=["legal review"], response_model=HistoryOut)
-def get_history(request_id: RowId, session: SessionDep):
-    row = session.get(Request, request_id)
-    if row is None:
-        raise RequestNotFound(request_id)
+def get_history(request_id: RowId, session: SessionDep, user: ScopedReader):
+    row = visible_request(session, user, request_id)
     events = audit.history(session, request_id)
     result = audit.verify(session, request_id, expected_head=(row.audit_seq, row.audit_head),
                           events=events)

@@ -52,7 +52,11 @@ class ErrorBody(BaseModel):
 # Documented on every route: the error shape, never FastAPI's default validation schema.
 ERROR_RESPONSES: dict = {
     400: {"model": ErrorBody, "description": "the body is not JSON"},
-    404: {"model": ErrorBody, "description": "no such request, letter, outbox row or digest"},
+    401: {"model": ErrorBody, "description": "not logged in: no valid bearer token or session"},
+    403: {"model": ErrorBody, "description": "the user's role may not do this (or the CSRF token "
+                                              "of a session is missing)"},
+    404: {"model": ErrorBody, "description": "no such request, letter, outbox row or digest (or one "
+                                              "of an agency outside the user's scope)"},
     409: {"model": ErrorBody, "description": "the state does not allow the event, or a concurrent "
                                               "change (stale expected_version, lost race)"},
     413: {"model": ErrorBody, "description": "the body is larger than GONGKAI_MAX_BODY_BYTES"},
@@ -104,6 +108,10 @@ class RequestCreate(Strict):
     requested_form: PlainText | None = Field(default=None, max_length=200)
     department: PlainText | None = Field(default=None, max_length=200)
     assignee: PlainText | None = Field(default=None, max_length=200)
+    agency: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+                               description="code of the agency it was made to; default: the user's")
+    unit: PlainText | None = Field(default=None, max_length=100,
+                                   description="the unit (科室) to handle it; staff of a unit: theirs")
 
 
 class EventBody(Strict):

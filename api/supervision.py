@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import update
 from sqlmodel import func, select
 
-from api.routes import ActorDep, SessionDep
+from access.models import Agency
+from access.policy import Principal
+from api.deps import SessionDep, SupervisionActor, SupervisionReader
 from api.responses import DigestFull, DigestList, OutboxOut, OutboxPage
 from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId
 from core.logging import get_logger
@@ -34,13 +36,19 @@ def _outbox_view(row: Outbox, number: str) -> dict:
             "last_error": row.last_error, "payload": json.loads(row.payload)}
 
 
+def _scoped(query, user: Principal):
+    return query if user.agency_ids is None else query.where(Request.agency_id.in_(sorted(user.agency_ids)))
+
+
 @router.get("/outbox", response_model=OutboxPage)
-def list_outbox(session: SessionDep,
+def list_outbox(session: SessionDep, user: SupervisionReader,
                 status: Annotated[str | None, Query(pattern=OUTBOX_STATUSES)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
-    query = select(Outbox, Request.number).join(Request, Request.id == Outbox.request_id)
-    count = select(func.count()).select_from(Outbox)
+    """Side effects of the requests of the user's agencies: pending, claimed, done or parked."""
+    query = _scoped(select(Outbox, Request.number).join(Request, Request.id == Outbox.request_id), user)
+    count = _scoped(select(func.count()).select_from(Outbox).join(Request, Request.id == Outbox.request_id),
+                    user)
     if status:
         query, count = query.where(Outbox.status == status), count.where(Outbox.status == status)
     rows = session.exec(query.order_by(Outbox.id).offset(offset).limit(limit)).all()
@@ -48,10 +56,11 @@ def list_outbox(session: SessionDep,
 
 
 @router.post("/outbox/{outbox_id}/retry", response_model=OutboxOut)
-def retry_outbox(outbox_id: RowId, session: SessionDep, actor: ActorDep):
+def retry_outbox(outbox_id: RowId, session: SessionDep, user: SupervisionActor):
     """Put a parked effect back in the queue once its cause is fixed (attempts start again)."""
+    actor = user.actor
     row = session.get(Outbox, outbox_id)
-    if row is None:
+    if row is None or not user.sees_agency(session.get(Request, row.request_id).agency_id):
         return _not_found(f"outbox row {outbox_id} does not exist")
     if row.status != "parked":
         return JSONResponse(status_code=409, content={
@@ -65,8 +74,10 @@ def retry_outbox(outbox_id: RowId, session: SessionDep, actor: ActorDep):
     return _outbox_view(row, session.get(Request, row.request_id).number)
 
 
-def _digest_view(d: Digest, full: bool = False) -> dict:
-    view = {"id": d.id, "day": d.day, "scope_kind": d.scope_kind, "scope": d.scope,
+def _digest_view(session, d: Digest, full: bool = False) -> dict:
+    view = {"id": d.id, "day": d.day, "agency": session.get(Agency, d.agency_id).code,
+            "scope_kind": d.scope_kind,
+            "scope": d.scope,
             "overdue": d.overdue, "due_soon": d.due_soon, "emailed_at": d.emailed_at,
             "email_to": d.email_to, "email_error": d.email_error}
     if full:
@@ -75,11 +86,14 @@ def _digest_view(d: Digest, full: bool = False) -> dict:
 
 
 @router.get("/digests", response_model=DigestList)
-def list_digests(session: SessionDep, day: IsoDate | None = None,
+def list_digests(session: SessionDep, user: SupervisionReader, day: IsoDate | None = None,
                  scope_kind: Annotated[str | None, Query(pattern="^(department|assignee)$")] = None,
                  scope: Annotated[PlainText | None, Query(max_length=200)] = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100):
+    """Today's (or `day`'s) reminder digests of the user's agencies."""
     query = select(Digest)
+    if user.agency_ids is not None:
+        query = query.where(Digest.agency_id.in_(sorted(user.agency_ids)))
     if day:
         query = query.where(Digest.day == day)
     if scope_kind:
@@ -87,12 +101,12 @@ def list_digests(session: SessionDep, day: IsoDate | None = None,
     if scope:
         query = query.where(Digest.scope == scope)
     rows = session.exec(query.order_by(Digest.day.desc(), Digest.scope_kind, Digest.scope).limit(limit)).all()
-    return {"items": [_digest_view(d) for d in rows]}
+    return {"items": [_digest_view(session, d) for d in rows]}
 
 
 @router.get("/digests/{digest_id}", response_model=DigestFull)
-def get_digest(digest_id: RowId, session: SessionDep):
+def get_digest(digest_id: RowId, session: SessionDep, user: SupervisionReader):
     digest = session.get(Digest, digest_id)
-    if digest is None:
+    if digest is None or not user.sees_agency(digest.agency_id):
         return _not_found(f"digest {digest_id} does not exist")
-    return _digest_view(digest, full=True)
+    return _digest_view(session, digest, full=True)

@@ -12,6 +12,7 @@ from states.calendar_years import calendar_for
 from states.models import Decision, Request
 from states.ledger import (clock_for, consultation_lapse, consultations_of,
                            fee_deadline_presumed, supplement_deadline)
+from access.models import Agency, Unit
 from states.machine import FINISHED_STATES
 from states.service import allowed_events
 
@@ -25,6 +26,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     view = {
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
+        "agency": session.get(Agency, row.agency_id).code,
+        "unit": session.get(Unit, row.unit_id).name if row.unit_id else None,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded
         "due_on_provisional": clock.provisional,

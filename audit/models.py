@@ -26,3 +26,27 @@ class AuditEvent(SQLModel, table=True):
     data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
     prev_hash: str
     hash: str = Field(index=True)
+
+
+class AccessEvent(SQLModel, table=True):
+    """The access log: changes to agencies, units, users, roles and tokens, and revealed ID
+    numbers are in the request's own chain. One chain for the whole deployment (such changes
+    are rare), hashed like a request's; its head lives in `audit_stream_head`."""
+    __tablename__ = "access_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    recorded_at: str
+    actor: str
+    event: str
+    subject: str  # what changed: agency:<code>, user:<name>, token:<id>
+    data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str
+    hash: str
+
+
+class StreamHead(SQLModel, table=True):
+    """The head of a chain that is not a request's (locked while appending, read to verify)."""
+    __tablename__ = "audit_stream_head"
+    name: str = Field(primary_key=True)
+    seq: int = 0
+    head: str = "0" * 64

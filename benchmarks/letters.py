@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient  # noqa: E402
 
+from access import tokens, users  # noqa: E402
 from api.app import create_app  # noqa: E402
 from core.config import Agency, Settings  # noqa: E402
 from core.db import make_engine, session_scope  # noqa: E402
@@ -52,7 +53,12 @@ def main() -> None:
                                       address="杭州市西湖区文三路1号", phone="0571-87000000",
                                       contact_person="张伟"))
     client = TestClient(create_app(make_engine(url), settings))
-    client.headers.update({"X-Actor": "staff:bench"})
+    client.__enter__()  # the app's start-up fills the agency from the settings
+    with session_scope(client.app.state.engine) as session:
+        users.add_user(session, "bench", "staff", actor="bench", agency="main")
+        _, token = tokens.create_token(session, "bench", days=1, actor="bench")
+        session.commit()
+    client.headers.update({"Authorization": f"Bearer {token}"})
     send_ms = []
     for _ in range(n):
         rid = client.post("/api/v1/requests", json={

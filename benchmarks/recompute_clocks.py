@@ -45,7 +45,8 @@ def main() -> None:
     engine = make_engine(url)
     now = dt.datetime.now(dt.timezone.utc)
     days = [dt.date(2026, 11, 2) + dt.timedelta(days=i) for i in range(55)]
-    rows = [{"number": f"B-{i:07d}", "state": "reviewing", "applicant_kind": "natural_person",
+    rows = [{"number": f"B-{i:07d}", "state": "reviewing", "agency_id": 1,  # the migration's agency
+             "applicant_kind": "natural_person",
              "applicant_name": "基准", "channel": "online", "received_on": rng.choice(days),
              "description": "基准测试", "last_event_on": dt.date(2026, 12, 28), "created_at": now,
              "version": 1, "audit_seq": 0, "audit_head": "0" * 64} for i in range(args.n)]

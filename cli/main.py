@@ -12,6 +12,8 @@ import re
 
 import typer
 
+from cli.access import access_app, agencies_app, tokens_app, users_app
+from core.logging import mask_text
 from workflows.hints import DEPLOYMENT, run_now_hint  # light: no Prefect
 
 app = typer.Typer(help="Gongkai (公开): 依申请公开 workflow engine.", no_args_is_help=True)
@@ -21,6 +23,10 @@ app.add_typer(db_app, name="db")
 calendar_app = typer.Typer(help="Working-day calendars (国务院节假日安排).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(agencies_app, name="agencies")
+app.add_typer(access_app, name="access")
 
 
 @calendar_app.command("import")
@@ -68,30 +74,39 @@ def calendar_import(file: str, by: str = typer.Option(..., help="who imports it,
 calendar_app.command("load", hidden=True)(calendar_import)
 
 
-agency_app = typer.Typer(help="The agency whose letters are issued.", no_args_is_help=True)
+agency_app = typer.Typer(help="Whether letters can be issued.", no_args_is_help=True)
 app.add_typer(agency_app, name="agency")
 
 
 @agency_app.command("check")
 def agency_check() -> None:
-    """Say whether letters can be issued: every GONGKAI_AGENCY__* setting a letter needs, and
-    which are still missing (exit 1 then)."""
-    from core.config import get_settings
+    """Say whether letters can be issued: for every agency, the fields a letter needs that are
+    still placeholders (exit 1 if any). A one-agency deployment fills them with GONGKAI_AGENCY__*
+    (which only fill placeholders) or `gongkai agencies set CODE FIELD=VALUE`."""
+    from access import agencies
+    from core.config import Agency, get_settings
+
+    from cli.access import run_in_session
 
     settings = get_settings()
-    agency = settings.agency
-    for field, env in agency.REQUIRED.items():
-        typer.echo(f"{env:32} {getattr(agency, field)}")
-    typer.echo(f"{'GONGKAI_AGENCY__CONTACT_PERSON':32} {agency.contact_person or '（未配置：以经办人为联系人）'}")
-    typer.echo(f"{'GONGKAI_AGENCY__ELECTRONIC_SEAL':32} "
-               f"{agency.electronic_seal or '（未配置：答复书当面送达或邮寄，不以电子邮件发送）'}")
-    missing = agency.missing()
-    if missing:
+    rows = run_in_session(lambda session: [(a.code, a.name, agencies.missing(a), a.contact_person,
+                                  a.electronic_seal) for a in agencies.list_agencies(session)])
+    incomplete = 0
+    for code, name, missing, contact, seal in rows:
+        typer.echo(f"{code:16} {name}")
+        typer.echo(f"  {'contact_person':16} {contact or '（未配置：以经办人为联系人）'}")
+        typer.echo(f"  {'electronic_seal':16} {seal or '（未配置：答复书当面送达或邮寄，不以电子邮件发送）'}")
+        if missing:
+            incomplete += 1
+            envs = [Agency.REQUIRED[f] for f in missing]
+            typer.echo(f"  missing: {', '.join(missing)} (gongkai agencies set {code} FIELD=VALUE; "
+                       f"for the bootstrap agency also {', '.join(envs)})", err=True)
+    if incomplete:
         mode = "demo mode: letters are issued marked 演示文书" if settings.demo_mode else \
-            "letters are refused until they are set"
-        typer.echo(f"missing: {', '.join(missing)} ({mode})", err=True)
+            "their letters are refused until they are set"
+        typer.echo(f"{incomplete} agencies incomplete ({mode})", err=True)
         raise typer.Exit(1)
-    typer.echo("the agency is configured: letters can be issued")
+    typer.echo("every agency is configured: letters can be issued")
 
 
 @db_app.command("upgrade")
@@ -121,7 +136,11 @@ def audit_verify() -> None:
             if not result.ok:
                 broken += 1
                 typer.echo(f"{row.number}: broken at event {result.first_broken_seq}: {result.reason}")
+        access = audit.verify_access(session)
     typer.echo(f"{len(rows)} requests checked, {broken} broken")
+    if not access.ok:
+        broken += 1
+        typer.echo(f"access log: broken at event {access.first_broken_seq}: {access.reason}")
     raise typer.Exit(1 if broken else 0)
 
 
@@ -138,13 +157,21 @@ def diagram() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate the database, then serve the API (embedded default: SQLite under ./data)."""
+    import os
+    import sys
+
     import uvicorn
 
     from core.logging import UVICORN_LOGGING_CONFIG
     from core.migrate import upgrade
 
+    from core.config import get_settings
+
     upgrade()
+    settings = get_settings()
+    welcome, incomplete = _prepare_access(settings)
     typer.echo(f"Gongkai API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)")
+    _say_access(welcome, incomplete, settings, f"http://{host}:{port}", os.path.dirname(sys.executable))
     uvicorn.run("api.app:app", host=host, port=port, log_config=str(UVICORN_LOGGING_CONFIG))
 
 
@@ -284,7 +311,7 @@ def _run_deployment(flow_name: str, parameters: dict, api_url: str,
                    "on when one is.", err=True)
         return False, None
     if not state.is_completed():
-        typer.echo(f"{flow_name} did not complete: {state.message}", err=True)
+        typer.echo(f"{flow_name} did not complete: {mask_text(state.message or '')}", err=True)
         return False, None
     summary = next((_summary_of(a.data) for a in artifacts if a.type == "markdown"), None)
     if summary is None and flow_name == "dispatch_outbox":
@@ -318,7 +345,7 @@ def _run_in_process(flow_name: str, parameters: dict,
         run_name = _flow_run_name(state.state_details.flow_run_id)
     typer.echo(f"{flow_name}: flow run '{run_name}' {state.name}  (in this process)")
     if not state.is_completed():
-        typer.echo(f"{flow_name} did not complete: {state.message}", err=True)
+        typer.echo(f"{flow_name} did not complete: {mask_text(state.message or '')}", err=True)
         return False, None
     return True, state.result()
 
@@ -331,6 +358,43 @@ def _flow_run_name(flow_run_id) -> str:
             return client.read_flow_run(flow_run_id).name
     except Exception:
         return str(flow_run_id)
+
+
+def _prepare_access(settings) -> tuple[tuple[str, str] | None, list[tuple[str, list[str]]]]:
+    """Fill the bootstrap agency from the settings; on a database with no users, create the
+    first admin (a generated password, printed once). Returns (admin login or None,
+    [(agency code, missing fields)])."""
+    from access import agencies, users
+    from core.db import session_scope
+
+    with session_scope() as session:
+        agencies.bootstrap(session, settings)
+        first = users.first_admin(session)
+        session.commit()
+        incomplete = [(a.code, agencies.missing(a)) for a in agencies.list_agencies(session)
+                      if agencies.missing(a)]
+    return ((first[0].username, first[1]) if first else None), incomplete
+
+
+def _say_access(welcome, incomplete, settings, api: str, bin_dir: str) -> None:
+    gongkai = f"{bin_dir}/gongkai"
+    if welcome:
+        name, password = welcome
+        typer.echo(f"首次启动 first start: an admin was created — user {name}, password {password} "
+                   "(shown this once; change it with `gongkai users set-password admin`).\n"
+                   f"  log in:      curl -c cookies -H 'content-type: application/json' -d "
+                   f"'{{\"username\": \"{name}\", \"password\": \"{password}\"}}' {api}/api/v1/auth/login\n"
+                   f"  add staff:   {gongkai} users add wang.fang --role staff --agency "
+                   f"{settings.agency.code} --display-name 王芳\n"
+                   f"  API token:   {gongkai} tokens create wang.fang   "
+                   "(then: Authorization: Bearer <token>)")
+    for code, missing in incomplete:
+        # Letters frozen with placeholders could never be corrected: say so before anyone tries.
+        typer.echo(f"WARNING 机关信息未配置 ({code}): letters (and the events that send them, "
+                   f"register first) are refused until {', '.join(missing)} are set (see `gongkai "
+                   "agency check`)" + ("; demo mode is on: letters are issued marked 演示文书"
+                                       if settings.demo_mode else
+                                       "; to try the engine out, GONGKAI_DEMO_MODE=true"), err=True)
 
 
 def _wait_healthy(url: str, proc, timeout: float) -> bool:
@@ -367,6 +431,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> 
 
     settings = get_settings()
     upgrade()
+    welcome, incomplete = _prepare_access(settings)
     prefect_home = (settings.data_dir / "prefect").resolve()
     prefect_home.mkdir(parents=True, exist_ok=True)
     api_url = f"http://127.0.0.1:{prefect_port}/api"
@@ -390,14 +455,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> 
                f"Prefect UI:   http://127.0.0.1:{prefect_port}  (schedules: dispatch_outbox every "
                f"{settings.dispatch_interval_seconds} s, sweep_deadlines at '{settings.sweep_cron}' "
                f"{settings.timezone})\n" + run_now_hint(api_url, bin_dir))
-    if settings.agency.missing():
-        # Letters frozen with placeholders could never be corrected: say so before anyone tries.
-        typer.echo("WARNING 机关信息未配置: letters (and the events that send them, register "
-                   f"first) are refused until {', '.join(settings.agency.missing())} are set "
-                   "(see `gongkai agency check`)" + (
-                       "; demo mode is on: letters are issued marked 演示文书"
-                       if settings.demo_mode else "; to try the engine out, GONGKAI_DEMO_MODE=true"),
-                   err=True)
+    _say_access(welcome, incomplete, settings, f"http://{host}:{port}", bin_dir)
     stop = {"now": False}
 
     def _stop(*_):

@@ -17,6 +17,8 @@ class Agency(BaseModel):
 
     The defaults are placeholders that say so; every agency sets its own before going live.
     """
+    code: str = Field(default="main", pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+                      description="the agency's short code in the CLI and the API")
     name: str = "（请配置机关名称）人民政府"
     abbr: str = Field(default="示", description="机关代字 used in the 文号")
     letterhead: str = Field(default="", description="文头; empty: the agency name")
@@ -120,6 +122,18 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     # The largest request body the API reads (413 beyond it).
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Login (access room): web sessions, lockout after repeated failures, per-address throttling.
+    session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    # Secure cookies: None sends them Secure when the request came over https (uvicorn
+    # --proxy-headers behind a TLS proxy); True/False forces it.
+    cookie_secure: bool | None = None
+    login_max_failures: int = Field(default=5, ge=1, le=100, description="consecutive bad "
+                                    "passwords that lock an account for lockout_minutes")
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_throttle_per_address: int = Field(default=20, ge=1, description="failed logins from "
+                                            "one address in 10 minutes before it must wait")
+    token_days: int = Field(default=90, ge=1, le=3650, description="default lifetime of API tokens")
+    password_min_length: int = Field(default=10, ge=8, le=128)
     log_level: str = "INFO"
     log_json: bool = True
 

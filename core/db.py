@@ -4,6 +4,10 @@ SQLite's default deferred transactions take the write lock only at the first wri
 writers that both read first deadlock and one fails with "database is locked" (measured).
 Every transaction here therefore starts with BEGIN IMMEDIATE, which queues writers on the
 busy timeout instead. WAL lets readers go on while a writer holds the lock.
+
+Every engine hides its SQL parameters from its exceptions (`hide_parameters`): a failed INSERT
+would otherwise print the applicant's row — name, ID number, phone, address — into whatever logs
+the traceback (our lines, uvicorn's, Prefect's), and no pattern can recognise a name.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from core.config import get_settings
 def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _utc(dbapi_conn, _record):
@@ -40,7 +44,8 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> En
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     timeout_ms = busy_timeout_ms or get_settings().sqlite_busy_timeout_ms
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": timeout_ms / 1000}, **kwargs
+        url, connect_args={"check_same_thread": False, "timeout": timeout_ms / 1000},
+        hide_parameters=True, **kwargs
     )
 
     @event.listens_for(engine, "connect")

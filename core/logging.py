@@ -1,7 +1,13 @@
 """structlog JSON logging: one line per record, personal identifiers masked, no locals in tracebacks.
 
-Applicants' ID numbers and phone numbers are personal information (个人信息保护法); they must
-never reach a log file, whoever calls the logger and whatever key they use.
+Applicants' ID numbers, phone numbers, e-mail addresses, names and addresses are personal
+information (个人信息保护法); they must never reach a log file, whoever calls the logger and
+whatever key they use. Numbers and e-mail addresses are recognised in any text (exception text
+included); names and addresses cannot be, so what would quote them is cut instead: a database
+error's SQL parameters (also hidden at the source, see core/db.py) and PostgreSQL's DETAIL and
+CONTEXT lines ("Failing row contains (…)", "Key (…)=(…)"). uvicorn's error logger is masked
+whatever formatter its launcher gave it (`uvicorn api.app:app` without --log-config included),
+and so are the log lines Prefect sends to its server (core/prefect_logging.yml).
 
 Every line — ours, Prefect's, uvicorn's — is one JSON object whose `timestamp` carries the
 agency's zone offset (`GONGKAI_TIMEZONE`, default Asia/Shanghai: `2026-03-25T00:15:00.123+08:00`).
@@ -23,19 +29,30 @@ import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
 SENSITIVE_KEYS = {"id_number", "applicant_id_number", "phone", "applicant_phone", "email",
-                  "applicant_email", "address", "applicant_address"}
+                  "applicant_email", "address", "applicant_address", "applicant_name"}
 # 18-digit 居民身份证号 (last may be X) and 11-digit mainland mobile numbers, found inside text.
 _ID_NUMBER = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# A landline with its area code as core.personal_data stores it (0571-87000000, 057187000000).
+_LANDLINE = re.compile(r"(?<![\dA-Za-z])0\d{2,3}-?\d{7,8}(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Up to the end of the line, or of the escaped line when the text was repr()'d into a message
+# (Prefect's "Finished in state Failed('… \\n[parameters: …]\\n…')").
+_SQL_PARAMETERS = re.compile(r"\[parameters: (?:(?!\\n)[^\n])*")
+_PG_DETAIL = re.compile(r"(DETAIL|CONTEXT):  (?:(?!\\n)[^\n])*")
 
 
-def _mask_text(text: str) -> str:
-    return _MOBILE.sub("[phone]", _ID_NUMBER.sub("[id_number]", text))
+def mask_text(text: str) -> str:
+    """`text` with personal identifiers and quoted database rows masked (also for text a command
+    prints that is no log line, e.g. a failed flow run's state message)."""
+    text = _PG_DETAIL.sub(r"\1:  [hidden]", _SQL_PARAMETERS.sub("[parameters hidden]", text))
+    text = _MOBILE.sub("[phone]", _ID_NUMBER.sub("[id_number]", text))
+    return _EMAIL.sub("[email]", _LANDLINE.sub("[phone]", text))
 
 
 def _mask(value):
     if isinstance(value, str):
-        return _mask_text(value)
+        return mask_text(value)
     if isinstance(value, dict):
         return {k: ("[masked]" if k in SENSITIVE_KEYS else _mask(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -87,8 +104,45 @@ def add_prefect_run(_logger, _name, event_dict):
     return event_dict
 
 
+def _masked_arg(arg):
+    if isinstance(arg, str):
+        return mask_text(arg)
+    return mask_text(str(arg)) if isinstance(arg, BaseException) else arg
+
+
+class MaskRecord(logging.Filter):
+    """Masks a stdlib record before any handler sees it: its message, and its traceback as the
+    text (`exc_text`) that logging.Formatter prints instead of formatting `exc_info` itself.
+    A formatter of ours (stdlib_json_formatter) renders `exc_info` and masks it on its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            # Format string and arguments kept apart: uvicorn's coloured formatter formats its
+            # `color_message` with the same arguments.
+            if isinstance(record.msg, str):
+                record.msg = mask_text(record.msg)
+            if isinstance(record.args, tuple):
+                record.args = tuple(_masked_arg(a) for a in record.args)
+            if record.exc_info and not record.exc_text:
+                record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        except Exception:  # noqa: BLE001 — a filter that raises would break the caller, not the log
+            pass
+        return True
+
+
+def mask_uvicorn_errors() -> None:
+    """uvicorn prints "Exception in ASGI application" with the traceback on `uvicorn.error`, in
+    plain text unless its launcher passed our --log-config. The API answers every failure inside
+    the app (api/middleware.py), so none should get there; if one does, it is masked. (Its access
+    log prints the method, path and status of a call, which carry no applicant data.)"""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, MaskRecord) for f in logger.filters):
+        logger.addFilter(MaskRecord())
+
+
 def configure_logging(level: str = "INFO", json: bool = True, stream=None,
                       timezone: str | None = None) -> None:
+    mask_uvicorn_errors()
     renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if json
                 else structlog.dev.ConsoleRenderer())
     structlog.configure(
@@ -146,6 +200,18 @@ def stdlib_json_formatter() -> logging.Formatter:
             mask_personal_data,
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ])
+
+
+class MaskedTextFormatter(logging.Formatter):
+    """Plain text (message, then traceback) with personal data masked: for the lines Prefect
+    sends to its server, which its UI shows and its database keeps."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = mask_text(super().format(record))
+        # logging.Formatter caches the traceback text on the record for the next handlers.
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        return text
 
 
 UVICORN_LOGGING_CONFIG = Path(__file__).with_name("uvicorn_logging.yml")

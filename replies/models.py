@@ -13,10 +13,13 @@ from sqlmodel import Field, SQLModel
 
 
 class LetterRegister(SQLModel, table=True):
-    """发文登记: the last 文号 sequence used per letter code and issue year (one number a document)."""
+    """发文登记: the last 文号 sequence an agency used per letter code and issue year (one number a
+    document; each agency numbers its own)."""
     __tablename__ = "letter_register"
-    __table_args__ = (UniqueConstraint("code", "year", name="uq_letter_register_code_year"),)
+    __table_args__ = (UniqueConstraint("agency_id", "code", "year",
+                                       name="uq_letter_register_agency_code_year"),)
     id: int | None = Field(default=None, primary_key=True)
+    agency_id: int
     code: str
     year: int
     last: int = 0

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 import audit
+from core.config import Agency as AgencyProfile
 from core.config import Settings, get_settings
 from core.db import next_in_counter
 from replies.catalog import (DATES, DRAFT_PARTS, NOTICE_OF_EVENT, NOTICES, PARTS, LetterSpec,
@@ -28,6 +29,7 @@ from replies.facts import build_facts
 from replies.formats import FORMATS, convert
 from replies.models import Letter, LetterDraft, LetterFile, LetterRegister
 from replies.render import render_html
+from states.agency import agency_profile
 from states.workdays import WorkCalendar
 from states.calendar_years import calendar_for
 from states.codes import ConsultationParty
@@ -129,7 +131,7 @@ def _letter_dates(row: Request, plan: Planned, calendar: WorkCalendar, settings:
 
 
 def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, settings: Settings,
-              calendar: WorkCalendar, doc_seq: int | None) -> dict:
+              calendar: WorkCalendar, doc_seq: int | None, agency: AgencyProfile) -> dict:
     dates = _letter_dates(row, plan, calendar, settings)
     for path in plan.spec.dates:
         if dates[path] is None:
@@ -141,7 +143,7 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
     shown = [dates[p] for p in (*plan.spec.dates, *plan.spec.optional_dates)
              if dates[p] and p != "reasons.deferred_to"]
     years = sorted({y for d in shown for y in calendar.provisional_years_in(d)})
-    return build_facts(spec=plan.spec, row=row, agency=settings.agency, issued_on=on,
+    return build_facts(spec=plan.spec, row=row, agency=agency, issued_on=on,
                        parts=plan.parts, recipient=plan.recipient, doc_seq=doc_seq,
                        decision=decision_of(session, row.id), consultation=plan.consultation,
                        fee_pay_by=dates["fee.pay_by"],
@@ -152,28 +154,34 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
                        provisional_years=years, demo=settings.demo_mode)
 
 
-def check_agency(settings: Settings) -> None:
-    """No letter is frozen with the placeholders: refuse until the agency is configured (or the
-    engine runs in demo mode, whose letters say 演示文书)."""
-    missing = settings.agency.missing()
+def checked_agency(session: Session, row: Request, settings: Settings) -> AgencyProfile:
+    """The request's agency as its letters print it. No letter is frozen with the placeholders:
+    refuse until the agency is configured (or the engine runs in demo mode, whose letters say
+    演示文书)."""
+    agency, missing = agency_profile(session, row)
     if missing and not settings.demo_mode:
-        raise RuleViolation("agency", "letters cannot be issued until the agency is configured: set "
-                            f"{', '.join(missing)} (gongkai agency check lists them), or "
+        envs = ", ".join(AgencyProfile.REQUIRED[f] for f in missing)
+        raise RuleViolation("agency", f"letters of agency {agency.code!r} cannot be issued until it "
+                            f"is configured: {', '.join(missing)} (`gongkai agencies set "
+                            f"{agency.code} FIELD=VALUE` or PATCH /api/v1/agencies/{agency.code}; "
+                            f"for the deployment's bootstrap agency also {envs}), or "
                             "GONGKAI_DEMO_MODE=true to try the engine out")
+    return agency
 
 
-def next_doc_seq(session: Session, code: str, year: int) -> int:
-    """The next 文号 sequence for a letter code in its issue year (发文登记), taken under the
-    counter row's lock so two letters never share a number."""
-    return next_in_counter(session, LetterRegister, code=code, year=year)
+def next_doc_seq(session: Session, agency_id: int, code: str, year: int) -> int:
+    """The next 文号 sequence of an agency for a letter code in its issue year (发文登记), taken
+    under the counter row's lock so two letters never share a number."""
+    return next_in_counter(session, LetterRegister, agency_id=agency_id, code=code, year=year)
 
 
 def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.date,
            settings: Settings, calendar: WorkCalendar) -> Letter:
-    check_agency(settings)
+    agency = checked_agency(session, row, settings)
     _check_parts(plan.spec, plan.parts, row.requested_form)
     facts = facts_for(session, row, plan, on=on, settings=settings, calendar=calendar,
-                      doc_seq=next_doc_seq(session, plan.spec.code, on.year))
+                      doc_seq=next_doc_seq(session, row.agency_id, plan.spec.code, on.year),
+                      agency=agency)
     rendered = render_html(plan.spec.template, facts, settings.templates_dir)
     now = _now()
     letter = Letter(request_id=row.id, kind=plan.spec.kind, title=plan.spec.title,
@@ -277,7 +285,7 @@ def preview(session: Session, request_id: int, *, fmt: str = "html", on: dt.date
                    draft_parts(session, row, decision))
     _check_parts(plan.spec, plan.parts, row.requested_form)
     facts = facts_for(session, row, plan, on=on, settings=settings, calendar=calendar,
-                      doc_seq=None)
+                      doc_seq=None, agency=agency_profile(session, row)[0])
     html = render_html(plan.spec.template, facts, settings.templates_dir).html
     return plan.spec, convert(html, fmt, title=plan.spec.title)
 
@@ -368,8 +376,9 @@ def services_of(session: Session, request_id: int) -> dict[int, list]:
     return out
 
 
-def seal_image(settings: Settings) -> bytes | None:
-    """The agency's electronic seal (PNG), if configured; a configured file that cannot be read
-    is an error (the render is retried and parked with it), never a silent unsealed PDF."""
-    path = settings.agency.electronic_seal
+def seal_image(session: Session, request_id: int) -> bytes | None:
+    """The electronic seal (PNG) of the request's agency, if configured; a configured file that
+    cannot be read is an error (the render is retried and parked with it), never a silent
+    unsealed PDF."""
+    path = agency_profile(session, session.get(Request, request_id))[0].electronic_seal
     return path.read_bytes() if path else None

@@ -114,13 +114,16 @@ def calendar_years(session: Session, settings: Settings | None = None) -> list[d
     return out
 
 
-def calendar_changes(session: Session, year: int | None = None) -> list[dict]:
+def calendar_changes(session: Session, year: int | None = None,
+                     agency_ids: frozenset[int] | None = None) -> list[dict]:
     """The due dates that loading a calendar year changed (the `recompute_clock` audit events),
-    newest first, for supervisors to re-check those requests."""
+    newest first, for supervisors to re-check those requests (of `agency_ids`; None: all)."""
     query = (select(audit.AuditEvent, Request.number)
              .join(Request, Request.id == audit.AuditEvent.request_id)
              .where(audit.AuditEvent.event == "recompute_clock")
              .order_by(audit.AuditEvent.id.desc()))
+    if agency_ids is not None:
+        query = query.where(Request.agency_id.in_(sorted(agency_ids)))
     out = []
     for ev, number in session.exec(query):
         data = json.loads(ev.data)

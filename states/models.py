@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import access.models  # noqa: F401  (the agency tables a request points to)
 from states.codes import (OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion,
                           ServiceMethod)
 from states.machine import STATES  # the machine names the states
@@ -27,6 +28,8 @@ class Request(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True)
     state: str = Field(default="received", index=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)   # the 行政机关 it was made to
+    unit_id: int | None = Field(default=None, foreign_key="agency_unit.id")  # 承办科室, if placed
     applicant_kind: str
     applicant_name: str
     applicant_id_number: str | None = None

@@ -111,7 +111,8 @@ def _refresh_clock(ctx: Context) -> Clock:
 
 
 def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.date,
-            description: str, actor: str, requested_form: str | None = None,
+            description: str, actor: str, agency_id: int, unit_id: int | None = None,
+            requested_form: str | None = None,
             department: str | None = None, assignee: str | None = None,
             settings: Settings | None = None, calendar: WorkCalendar | None = None) -> Request:
     """接收: a new request, its first audit event, its clock. Caller commits (see `session_scope`)."""
@@ -124,6 +125,7 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
                             "older cases sets GONGKAI_EARLIEST_RECEIVED_ON")
     now = _now()
     row = Request(number=_next_number(session, received_on.year, settings), state="received",
+                  agency_id=agency_id, unit_id=unit_id,
                   applicant_kind=applicant["kind"], applicant_name=applicant["name"],
                   applicant_id_number=applicant.get("id_number"),
                   applicant_phone=applicant.get("phone"), applicant_email=applicant.get("email"),
@@ -137,7 +139,8 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
     clock = _refresh_clock(ctx)
     # The audit event holds what the request is, but never the applicant's ID or phone.
     _append_audit(ctx, "receive", None, {
-        "number": row.number, "channel": channel, "received_on": received_on,
+        "number": row.number, "agency_id": agency_id, "unit_id": unit_id,
+        "channel": channel, "received_on": received_on,
         "applicant_kind": row.applicant_kind, "department": department,
         "due_on": clock.due_on})
     return row

@@ -16,7 +16,11 @@ from sqlalchemy import text
 
 from api.app import create_app
 from core.config import Agency, Settings
-from core.db import make_engine
+from sqlmodel import select
+
+from access import agencies, tokens, users
+from access.models import User
+from core.db import make_engine, session_scope
 from core.migrate import upgrade
 
 TODAY = dt.date(2026, 12, 31)  # the tests' "today", so no result depends on the real date
@@ -89,10 +93,37 @@ def settings(tmp_path):
     return Settings(data_dir=tmp_path, log_json=True, today_override=TODAY, agency=AGENCY)
 
 
+def make_user(engine, username: str, role: str = "staff", *, agency: str | None = "main",
+              unit: str | None = None, scope=None, password: str | None = None) -> str:
+    """A user (no password unless given: argon2 costs ~0.15 s a hash) and a live bearer token;
+    an existing user of that name just gets a new token."""
+    with session_scope(engine) as session:
+        if session.exec(select(User).where(User.username == username)).first() is None:
+            users.add_user(session, username, role, actor="test:setup", agency=agency, unit=unit,
+                           scope=scope, password=password)
+        _, secret = tokens.create_token(session, username, days=30, actor="test:setup")
+        session.commit()
+    return secret
+
+
+def set_agency(engine, code: str = "main", **fields) -> None:
+    """Change an agency's fields as an admin would (audited)."""
+    with session_scope(engine) as session:
+        agencies.update_agency(session, code, fields, "test:setup")
+        session.commit()
+
+
+def authenticate(client, username: str = "zhang.wei", role: str = "staff", **placement) -> str:
+    """Log `client` in as a new user of `role` (staff of the bootstrap agency by default)."""
+    secret = make_user(client.app.state.engine, username, role, **placement)
+    client.headers.update({"Authorization": f"Bearer {secret}"})
+    return secret
+
+
 @pytest.fixture
 def client(engine, settings):
     with TestClient(create_app(engine, settings), raise_server_exceptions=False) as c:
-        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(c)
         yield c
 
 

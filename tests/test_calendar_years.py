@@ -16,7 +16,7 @@ from sqlmodel import Session
 from core.config import Settings
 from states.workdays import YearFileError, parse_year_file
 from states.calendar_years import recompute_open_clocks, store_year
-from tests.conftest import AGENCY, TODAY, fire, new_request, serve
+from tests.conftest import AGENCY, TODAY, authenticate, fire, new_request, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 # A made-up 2027 notice for the tests (the real one is not yet published as this is written).
@@ -70,7 +70,7 @@ def test_a_provisional_calendar_counts_mon_to_fri_and_says_so(engine, tmp_path):
     provisional = Settings(data_dir=tmp_path, provisional_calendar_years=1, today_override=TODAY)
     # 10 Dec 2026 + 20 working days on Mon–Fri less 元旦 (Fri 1 Jan 2027): 8 Jan 2027
     with TestClient(create_app(engine, provisional)) as c:
-        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(c)
         r = new_request(c, received_on="2026-12-10")
     assert r["due_on"] == "2027-01-08" and r["clock"]["provisional"] is True
     assert "暂定日历" in r["clock"]["explanation_zh"]

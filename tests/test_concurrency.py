@@ -14,7 +14,7 @@ from states.models import Request
 from tests.conftest import new_request
 
 
-def _race(engine, settings, rid, event, body, n=32):
+def _race(engine, settings, rid, event, body, auth, n=32):
     app = create_app(engine, settings)
     barrier = threading.Barrier(n)
 
@@ -22,7 +22,7 @@ def _race(engine, settings, rid, event, body, n=32):
         with TestClient(app, raise_server_exceptions=False) as c:
             barrier.wait()
             return c.post(f"/api/v1/requests/{rid}/events/{event}", json=body,
-                          headers={"X-Actor": "staff:racer"})
+                          headers={"Authorization": auth})
 
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(one, range(n)))
@@ -30,7 +30,8 @@ def _race(engine, settings, rid, event, body, n=32):
 
 def test_32_threads_registering_one_request_one_succeeds_31_get_409(client, engine, settings):
     rid = new_request(client)["id"]
-    responses = _race(engine, settings, rid, "register", {"on": "2026-03-02"})
+    responses = _race(engine, settings, rid, "register", {"on": "2026-03-02"},
+                      client.headers["Authorization"])
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 31, codes
     assert {r.json()["error"] for r in responses if r.status_code == 409} == {"event_not_allowed"}
@@ -44,7 +45,8 @@ def test_32_threads_registering_one_request_one_succeeds_31_get_409(client, engi
 
 def test_32_threads_with_the_same_expected_version_one_succeeds(client, engine, settings):
     rid = new_request(client)["id"]
-    responses = _race(engine, settings, rid, "withdraw", {"on": "2026-03-02", "expected_version": 1})
+    responses = _race(engine, settings, rid, "withdraw", {"on": "2026-03-02", "expected_version": 1},
+                      client.headers["Authorization"])
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 31, codes
     with Session(engine) as session:
@@ -64,7 +66,8 @@ def _decided(client) -> int:
 
 def test_32_threads_sending_one_reply_one_succeeds_and_one_letter_is_issued(client, engine, settings):
     rid = _decided(client)
-    responses = _race(engine, settings, rid, "send_reply", {"on": "2026-03-06"})
+    responses = _race(engine, settings, rid, "send_reply", {"on": "2026-03-06"},
+                      client.headers["Authorization"])
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * 31, codes
     letters = client.get(f"/api/v1/requests/{rid}/letters").json()["letters"]
@@ -76,12 +79,13 @@ def test_32_concurrent_draft_saves_with_one_version_one_wins_and_none_is_lost(cl
     rid = _decided(client)
     version = client.get(f"/api/v1/requests/{rid}/letters").json()["draft"]["version"]
     app = create_app(engine, settings)
+    auth = client.headers["Authorization"]
     barrier = threading.Barrier(32)
 
     def one(i):
         with TestClient(app, raise_server_exceptions=False) as c:
             barrier.wait()
-            return i, c.put(f"/api/v1/requests/{rid}/letters/draft", headers={"X-Actor": "staff:racer"},
+            return i, c.put(f"/api/v1/requests/{rid}/letters/draft", headers={"Authorization": auth},
                             json={"findings": f"第{i}稿", "expected_version": version})
 
     with ThreadPoolExecutor(32) as pool:
@@ -96,19 +100,20 @@ def test_32_concurrent_draft_saves_with_one_version_one_wins_and_none_is_lost(cl
 def test_a_draft_save_racing_the_reply_is_in_the_letter_or_refused(client, engine, settings):
     rid = _decided(client)
     app = create_app(engine, settings)
+    auth = client.headers["Authorization"]
     barrier = threading.Barrier(2)
 
     def save():
         with TestClient(app, raise_server_exceptions=False) as c:
             barrier.wait()
-            return c.put(f"/api/v1/requests/{rid}/letters/draft", headers={"X-Actor": "staff:racer"},
+            return c.put(f"/api/v1/requests/{rid}/letters/draft", headers={"Authorization": auth},
                          json={"findings": "最后修改的审查情况"})
 
     def send():
         with TestClient(app, raise_server_exceptions=False) as c:
             barrier.wait()
             return c.post(f"/api/v1/requests/{rid}/events/send_reply", json={"on": "2026-03-06"},
-                          headers={"X-Actor": "staff:racer"})
+                          headers={"Authorization": auth})
 
     with ThreadPoolExecutor(2) as pool:
         saved, sent = pool.submit(save), pool.submit(send)

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from api.app import create_app
 from states.workdays import package_years, provisional_year, statutory_holidays
 from states.calendar_years import recompute_open_clocks, store_year
-from tests.conftest import fire, letter_of, new_request
+from tests.conftest import authenticate, fire, letter_of, new_request
 
 D = dt.date
 
@@ -126,7 +126,7 @@ def test_receipt_dates_before_the_regulations_are_refused_unless_configured(clie
     assert new_request(client, received_on="2019-05-15")["due_on"] == "2019-06-13"
     migrating = settings.model_copy(update={"earliest_received_on": D(2015, 1, 1)})
     with TestClient(create_app(engine, migrating)) as c:
-        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(c)
         assert new_request(c, received_on="2018-06-01")["received_on"] == "2018-06-01"
     assert client.get("/api/v1/requests").json()["total"] == 2
 
@@ -144,7 +144,7 @@ def test_gongkai_calendar_import_lists_the_requests_whose_due_date_moved(tmp_pat
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     upgrade(url)
     with TestClient(create_app(make_engine(url), settings)) as c:
-        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(c)
         rid = new_request(c, received_on="2026-12-31")["id"]
         fire(c, rid, "register", "2026-12-31")
         fire(c, rid, "review", "2026-12-31")

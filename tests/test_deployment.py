@@ -5,6 +5,7 @@ API replicas. Real processes, real ports; slow (about a minute each), so each ru
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -44,8 +45,21 @@ def _wait(predicate, timeout: float, what: str, procs=()):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def _register_one(api: str, received_on: str = "2026-11-20") -> int:
-    headers = {"X-Actor": "staff:zhang.wei"}
+def _staff_token(env: dict) -> str:
+    """What an admin does on a new deployment: a staff user, and a token for a script."""
+    added = subprocess.run([str(BIN / "gongkai"), "users", "add", "zhang.wei", "--role", "staff",
+                            "--agency", "main", "--display-name", "张伟"], env=env,
+                           capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("user zhang.wei added (staff)\npassword: ")
+    token = subprocess.run([str(BIN / "gongkai"), "tokens", "create", "zhang.wei", "--days", "1"],
+                           env=env, capture_output=True, text=True)
+    assert token.returncode == 0, token.stderr
+    return token.stdout.strip()  # the token alone on stdout
+
+
+def _register_one(api: str, token: str, received_on: str = "2026-11-20") -> int:
+    headers = {"Authorization": f"Bearer {token}"}
     created = httpx.post(f"{api}/api/v1/requests", headers=headers, json={
         "applicant": APPLICANT, "channel": "in_person", "received_on": received_on,
         "description": "2025年本区老旧小区改造项目的资金使用明细"})
@@ -57,8 +71,9 @@ def _register_one(api: str, received_on: str = "2026-11-20") -> int:
     return rid
 
 
-def _formats(api: str, rid: int) -> set[str]:
-    letters = httpx.get(f"{api}/api/v1/requests/{rid}/letters").json()["letters"]
+def _formats(api: str, rid: int, token: str) -> set[str]:
+    letters = httpx.get(f"{api}/api/v1/requests/{rid}/letters",
+                        headers={"Authorization": f"Bearer {token}"}).json()["letters"]
     return {f["format"] for f in letters[0]["files"]}
 
 
@@ -89,11 +104,19 @@ def test_gongkai_run_starts_the_api_and_a_local_prefect_that_runs_the_schedules(
                        150, "the banner", [proc])
         assert banner.startswith(f"Prefect UI:   http://127.0.0.1:{prefect_port}")
         api = f"http://127.0.0.1:{port}"
-        _wait(lambda: httpx.get(f"{api}/api/v1/requests").status_code == 200, 60, "the API", [proc])
-        rid = _register_one(api)
+        _wait(lambda: httpx.get(f"{api}/api/v1/health").status_code == 200, 60, "the API", [proc])
+        # A fresh database: the first admin was created once, its password printed to log in with.
+        printed = log.read_text()
+        [password] = re.findall(r"first start: an admin was created — user admin, password (\S+) ", printed)
+        login = httpx.post(f"{api}/api/v1/auth/login", json={"username": "admin", "password": password})
+        assert login.status_code == 200 and login.json()["user"]["role"] == "admin"
+        assert "HttpOnly" in login.headers["set-cookie"] and "SameSite=strict" in login.headers["set-cookie"]
+        assert httpx.get(f"{api}/api/v1/requests").status_code == 401
+        token = _staff_token(env)
+        rid = _register_one(api, token)
         # The API answered at once; the served schedule renders the letter's DOCX and PDF.
-        assert _formats(api, rid) == {"html"}
-        _wait(lambda: _formats(api, rid) == {"html", "docx", "pdf"}, 150, "the outbox", [proc])
+        assert _formats(api, rid, token) == {"html"}
+        _wait(lambda: _formats(api, rid, token) == {"html", "docx", "pdf"}, 150, "the outbox", [proc])
         assert (tmp_path / "data" / "gongkai.db").exists()
         assert (tmp_path / "data" / "prefect" / "prefect.db").exists()  # Prefect's own SQLite
     finally:
@@ -147,14 +170,16 @@ def test_scale_out_prefect_on_postgresql_a_worker_and_two_api_replicas(tmp_path)
                       "--port", str(p)) for p in api_ports]
         first, second = (f"http://127.0.0.1:{p}" for p in api_ports)
         for api, proc in zip((first, second), apis):
-            _wait(lambda api=api: httpx.get(f"{api}/api/v1/requests").status_code == 200, 60,
+            _wait(lambda api=api: httpx.get(f"{api}/api/v1/health").status_code == 200, 60,
                   f"API replica {api}", [proc])
-        rid = _register_one(first)
-        assert httpx.get(f"{second}/api/v1/requests/{rid}").json()["state"] == "registered"
+        token = _staff_token(env)
+        rid = _register_one(first, token)
+        assert httpx.get(f"{second}/api/v1/requests/{rid}",
+                         headers={"Authorization": f"Bearer {token}"}).json()["state"] == "registered"
         # Run the scheduled deployment now instead of waiting for its next slot.
         subprocess.run([str(BIN / "prefect"), "deployment", "run", "dispatch_outbox/gongkai"],
                        env=env, check=True, capture_output=True)
-        _wait(lambda: _formats(second, rid) == {"html", "docx", "pdf"}, 240,
+        _wait(lambda: _formats(second, rid, token) == {"html", "docx", "pdf"}, 240,
               "the worker to run dispatch_outbox", [server, worker])
         with psycopg.connect(admin_dsn.rsplit("/", 1)[0] + f"/{names['prefect']}") as conn:
             assert conn.execute("SELECT count(*) FROM deployment").fetchone()[0] == 2

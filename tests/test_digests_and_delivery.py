@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
 from workflows.dispatch import dispatch_once
-from tests.conftest import fire, new_request
+from tests.conftest import authenticate, fire, new_request, set_agency
 
 
 class _Inbox:
@@ -75,6 +75,7 @@ def test_a_department_digest_lists_overdue_and_due_soon_requests_and_is_mailed_o
     assert "已逾期 1 件：" in body and "即将到期 1 件：" in body
     assert "2026-000001  应于2026年3月30日前答复，剩余3个工作日（住建局，经办人：王芳）" in body
 
+    authenticate(client, "li.na", "supervisor")  # digests are for supervisors
     listed = client.get("/api/v1/digests", params={"day": "2026-03-25"}).json()["items"]
     assert [(d["scope"], d["email_to"]) for d in listed] == [("王芳", None), ("住建局", "chief@xihu.gov.cn")]
     shown = client.get(f"/api/v1/digests/{listed[1]['id']}").json()
@@ -91,6 +92,7 @@ def test_an_unreachable_mail_server_keeps_the_digest_for_the_next_run(client, en
     flag_deadlines(engine, today, settings)
     build_digests(engine, today, settings)
     assert mail_digests(engine, today, settings) == []
+    authenticate(client, "li.na", "supervisor")
     listed = client.get("/api/v1/digests", params={"scope": "王芳"}).json()["items"]
     assert listed[0]["emailed_at"] is None and "ConnectionRefusedError" in listed[0]["email_error"]
 
@@ -131,7 +133,7 @@ def test_without_an_electronic_seal_a_reply_is_never_e_mailed(client, engine, se
 
 def test_a_sent_reply_is_mailed_with_its_pdf_and_the_archive_holds_the_whole_file(
         client, engine, settings, smtp, tmp_path):
-    settings.agency.electronic_seal = _seal(tmp_path / "seal.png")
+    set_agency(engine, electronic_seal=str(_seal(tmp_path / "seal.png")))
     seal_sha = hashlib.sha256((tmp_path / "seal.png").read_bytes()).hexdigest()
     rid = _replied_to_an_applicant_with_email(client, phone="13800138000")
     fire(client, rid, "archive", "2026-03-12")

@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 MAY_IMPORT = {
     "core": {"core"},
     "audit": {"audit", "core"},
-    "states": {"states", "audit", "core"},
+    "access": {"access", "audit", "core"},
+    "states": {"states", "access", "audit", "core"},
     "replies": {"replies", "states", "audit", "core"},
     "workflows": {"workflows", "replies", "states", "audit", "core"},
-    "api": {"api", "workflows", "replies", "states", "audit", "core"},
-    "cli": {"cli", "api", "workflows", "replies", "states", "audit", "core"},
+    "api": {"api", "workflows", "replies", "states", "access", "audit", "core"},
+    "cli": {"cli", "api", "workflows", "replies", "states", "access", "audit", "core"},
 }
 
 

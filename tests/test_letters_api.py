@@ -18,7 +18,7 @@ from api.app import create_app
 from core.db import session_scope
 from replies.remedy import PRIOR_REVIEW_LAW
 from replies.service import render_files
-from tests.conftest import TODAY, fire, new_request
+from tests.conftest import TODAY, authenticate, fire, new_request
 
 
 def _letters(client, rid) -> dict:
@@ -196,7 +196,7 @@ def test_a_broken_agency_template_refuses_the_send_and_changes_nothing(engine, s
     (templates / "disclosed.html.j2").write_text("{{ ''.__class__.__mro__ }}")
     app = create_app(engine, settings.model_copy(update={"templates_dir": templates.parent}))
     with TestClient(app, raise_server_exceptions=False) as client:
-        client.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(client)
         rid = new_request(client)["id"]
         fire(client, rid, "register", "2026-03-02")
         fire(client, rid, "review", "2026-03-02")

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.config import Settings
-from tests.conftest import TODAY, fire, letter_of, new_request, serve
+from tests.conftest import TODAY, authenticate, fire, letter_of, new_request, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -230,7 +230,7 @@ def test_control_characters_never_reach_a_letter(client):
 def test_an_unconfigured_agency_issues_no_letters_unless_in_demo_mode(engine, tmp_path):
     plain = Settings(data_dir=tmp_path, today_override=TODAY)
     with TestClient(create_app(engine, plain)) as c:
-        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(c)
         rid = new_request(c)["id"]  # receiving sends no letter: intake is never refused
         r = c.post(f"/api/v1/requests/{rid}/events/register", json={"on": "2026-03-02"})
         assert r.status_code == 422
@@ -238,9 +238,12 @@ def test_an_unconfigured_agency_issues_no_letters_unless_in_demo_mode(engine, tm
         assert "GONGKAI_AGENCY__NAME" in r.json()["detail"][0]["rule"]
         assert c.get(f"/api/v1/requests/{rid}").json()["state"] == "received"
     with TestClient(create_app(engine, plain.model_copy(update={"demo_mode": True}))) as c:
-        c.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(c)
         fire(c, rid, "register", "2026-03-02")
         assert "演示文书，不具法律效力" in _text(c, rid, "acknowledgement")
     checked = subprocess.run([sys.executable, "-m", "cli", "agency", "check"], cwd=ROOT,
-                             env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
-    assert checked.returncode == 1 and "missing: GONGKAI_AGENCY__NAME" in checked.stderr
+                             env={"PATH": "/usr/bin:/bin", "GONGKAI_DATABASE_URL":
+                                  engine.url.render_as_string(hide_password=False)},
+                             capture_output=True, text=True)
+    assert checked.returncode == 1 and "missing: name, abbr, address" in checked.stderr
+    assert "GONGKAI_AGENCY__NAME" in checked.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.schemas import EVENT_BODIES
+from tests.conftest import new_request
 
 
 def test_every_route_documents_the_real_error_shape(client):
@@ -22,7 +23,8 @@ def test_each_event_is_its_own_route_with_its_typed_body(client):
         ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         assert ref == f"#/components/schemas/{body.__name__}"
     assert "/api/v1/requests/{request_id}/events/{event}" not in spec["paths"]
-    unknown = client.post("/api/v1/requests/1/events/fly", json={"on": "2026-03-02"})
+    rid = new_request(client)["id"]
+    unknown = client.post(f"/api/v1/requests/{rid}/events/fly", json={"on": "2026-03-02"})
     assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_event"
 
 

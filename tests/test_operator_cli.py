@@ -25,7 +25,7 @@ from api.app import create_app
 from core.db import make_engine
 from core.logging import stdlib_json_formatter
 from core.migrate import upgrade
-from tests.conftest import fire, new_request
+from tests.conftest import authenticate, fire, new_request
 
 ROOT = Path(__file__).resolve().parent.parent
 GONGKAI = [sys.executable, "-m", "cli"]
@@ -52,7 +52,7 @@ def engine_db(tmp_path, settings, prefect_home):
     upgrade(url)
     engine = make_engine(url)
     with TestClient(create_app(engine, settings)) as client:
-        client.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(client)
         rid = new_request(client, received_on="2026-02-02")["id"]
         fire(client, rid, "register", "2026-02-02")
     env = {**os.environ, "GONGKAI_DATABASE_URL": url, "GONGKAI_DATA_DIR": str(tmp_path),

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 import workflows.flows as flows
 from replies import formats
-from tests.conftest import fire, new_request, serve
+from tests.conftest import authenticate, fire, new_request, serve
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +136,7 @@ def test_a_poisoned_row_is_parked_with_its_error_and_the_rest_go_on(client, engi
                         if "2026-000001" in html else real_pdf(html))
     run(flows.dispatch_outbox)
     run(flows.dispatch_outbox)
+    authenticate(client, "li.na", "supervisor")  # the outbox is a supervisor's
     parked = client.get("/api/v1/outbox", params={"status": "parked"}).json()["items"]
     assert [(p["request_number"], p["kind"], p["attempts"], p["last_error"]) for p in parked] == [
         ("2026-000001", "render_letter", 2, "ValueError: bad glyph")]

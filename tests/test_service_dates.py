@@ -11,7 +11,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.conftest import fire, letter_of, new_request, serve
+from tests.conftest import authenticate, fire, letter_of, new_request, serve
 from workflows.sweeps import sweep_lapses
 
 
@@ -139,7 +139,7 @@ def test_an_answer_after_the_lapse_stops_the_clock_only_until_the_lapse(client):
 
 def _at(engine, settings, today):
     client = TestClient(create_app(engine, settings.model_copy(update={"today_override": today})))
-    client.headers.update({"X-Actor": "staff:zhang.wei"})
+    authenticate(client)
     return client
 
 

@@ -20,6 +20,7 @@ import audit
 from api.app import create_app
 from core.db import make_engine, session_scope
 from states.models import Request
+from tests.conftest import authenticate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "release-0004.db"
@@ -56,11 +57,12 @@ def test_gongkai_db_upgrade_keeps_requests_letters_and_chains(tmp_path, settings
     # The consultations are linked to the letters that asked them; their periods are presumed
     # from the day sent until the service date is recorded, so no due date moved.
     with TestClient(create_app(engine, settings)) as client:
-        client.headers.update({"X-Actor": "staff:zhang.wei"})
+        authenticate(client)
         r = client.get("/api/v1/requests/1").json()
         c = r["consultations"][0]
         assert (c["letter_id"], c["lapses_on"], c["lapse_presumed"]) == (2, "2026-11-03", True)
         assert r["due_on"] == before[0][0][3]
+        assert r["agency"] == "main"  # 0007: every request belongs to the agency of the settings
         served = client.post("/api/v1/requests/1/letters/2/service",
                              json={"method": "post", "served_on": "2026-10-16",
                                    "tracking_number": "EMS123"})

@@ -20,6 +20,7 @@ from sqlmodel import select
 from core.config import Settings, get_settings
 from core.db import session_scope
 from core.logging import get_logger
+from states.agency import agency_name
 from states.workdays import CalendarYearMissing
 from states.calendar_years import calendar_for
 from states.ledger import clock_for
@@ -103,11 +104,12 @@ def _line(item: dict) -> str:
     return f"  {item['number']}  {status}（{item['department'] or '未分配部门'}，{who}）"
 
 
-def digest_body(day: dt.date, scope_kind: str, scope: str, items: list[dict]) -> str:
+def digest_body(day: dt.date, scope_kind: str, scope: str, items: list[dict], agency: str) -> str:
     label = {"department": "部门", "assignee": "经办人"}[scope_kind]
     overdue = [i for i in items if i["flag"] == "overdue"]
     soon = [i for i in items if i["flag"] == "due_soon"]
-    lines = [f"政府信息公开申请到期提醒（{day.year}年{day.month}月{day.day}日，{label}：{scope}）", ""]
+    lines = [f"政府信息公开申请到期提醒（{agency}，{day.year}年{day.month}月{day.day}日，"
+             f"{label}：{scope}）", ""]
     lines.append(f"已逾期 {len(overdue)} 件：")
     lines += [_line(i) for i in overdue] or ["  无"]
     lines.append(f"即将到期 {len(soon)} 件：")
@@ -116,7 +118,8 @@ def digest_body(day: dt.date, scope_kind: str, scope: str, items: list[dict]) ->
 
 
 def build_digests(engine: Engine, today: dt.date, settings: Settings | None = None) -> list[Digest]:
-    """Store today's digests (one per department and per assignee with flagged requests)."""
+    """Store today's digests: per agency, one per department and per assignee with flagged
+    requests."""
     settings = settings or get_settings()
     made: list[Digest] = []
     with session_scope(engine) as session:
@@ -124,7 +127,7 @@ def build_digests(engine: Engine, today: dt.date, settings: Settings | None = No
         flagged = session.exec(select(Request).where(Request.deadline_flag.is_not(None),
                                                      Request.state.in_(WATCHED))
                                .order_by(Request.due_on, Request.id)).all()
-        groups: dict[tuple[str, str], list[dict]] = {}
+        groups: dict[tuple[int, str, str], list[dict]] = {}
         for row in flagged:
             flag, left, provisional = _flag_for(session, row, today, calendar, settings)
             if flag is None:
@@ -133,20 +136,22 @@ def build_digests(engine: Engine, today: dt.date, settings: Settings | None = No
                     "due_on": row.due_on.isoformat(), "days_left": left, "flag": flag,
                     "provisional": provisional,
                     "department": row.department, "assignee": row.assignee}
-            groups.setdefault(("department", row.department or "未分配部门"), []).append(item)
+            agency = row.agency_id
+            groups.setdefault((agency, "department", row.department or "未分配部门"), []).append(item)
             if row.assignee:
-                groups.setdefault(("assignee", row.assignee), []).append(item)
-        existing = {(d.scope_kind, d.scope) for d in session.exec(
+                groups.setdefault((agency, "assignee", row.assignee), []).append(item)
+        existing = {(d.agency_id, d.scope_kind, d.scope) for d in session.exec(
             select(Digest).where(Digest.day == today))}
         now = dt.datetime.now(dt.timezone.utc)
-        for (kind, scope), items in sorted(groups.items()):
-            if (kind, scope) in existing:
+        for (agency_id, kind, scope), items in sorted(groups.items()):
+            if (agency_id, kind, scope) in existing:
                 continue  # today's digest for this scope was already made
-            digest = Digest(day=today, scope_kind=kind, scope=scope,
+            name = agency_name(session, agency_id)
+            digest = Digest(day=today, agency_id=agency_id, scope_kind=kind, scope=scope,
                             overdue=sum(i["flag"] == "overdue" for i in items),
                             due_soon=sum(i["flag"] == "due_soon" for i in items),
                             items=json.dumps(items, ensure_ascii=False),
-                            body=digest_body(today, kind, scope, items), created_at=now)
+                            body=digest_body(today, kind, scope, items, name), created_at=now)
             session.add(digest)
             made.append(digest)
         session.commit()

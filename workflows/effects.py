@@ -27,7 +27,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same archive is the same byte
 
 def render_letter(session: Session, item: Claimed, ctx: EffectContext) -> None:
     render_files(session, item.payload["letter_id"], actor=ctx.actor, on=ctx.today,
-                 seal=seal_image(ctx.settings))
+                 seal=seal_image(session, item.request_id))
 
 
 def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
@@ -40,7 +40,7 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
         raise LookupError(f"request {row.number} has no decision letter to deliver")
     letter, _ = sent[-1]
     render_files(session, letter.id, actor=ctx.actor, on=ctx.today,  # no-op when already made
-                 seal=seal_image(ctx.settings))
+                 seal=seal_image(session, item.request_id))
     _, pdf = letter_file(session, row.id, letter.id, "pdf")
     # Sent electronically only as a PDF bearing the agency's electronic seal: an unsealed
     # printout has no legal force, so without a seal staff print, seal and hand over or post it.
@@ -48,7 +48,7 @@ def deliver_reply(session: Session, item: Claimed, ctx: EffectContext) -> None:
         message_id = f"<outbox-{item.id}.{row.number}@gongkai>"
         send_mail(ctx.settings, to=[row.applicant_email], subject=f"{letter.title}（{letter.doc_number}）",
                   body=f"{row.applicant_name}：\n\n您的{_what_was_asked(letter)}（编号{row.number}）的答复见附件。\n\n"
-                       f"{ctx.settings.agency.signature or ctx.settings.agency.name}\n",
+                       f"{json.loads(letter.facts)['agency']['signature']}\n",  # as frozen
                   message_id=message_id,
                   attachments=[(f"{letter.doc_number}.pdf", pdf.content, MEDIA_TYPES["pdf"])])
         data = {"letter_id": letter.id, "channel": "email", "message_id": message_id,

@@ -9,11 +9,13 @@ from sqlmodel import Field, SQLModel
 
 
 class Digest(SQLModel, table=True):
-    """到期提醒: one per day and department or assignee; stored, viewable, e-mailed when configured."""
+    """到期提醒: one per day, agency, and department or assignee; stored, viewable, e-mailed when configured."""
     __tablename__ = "digest"
-    __table_args__ = (UniqueConstraint("day", "scope_kind", "scope", name="uq_digest_scope_day"),)
+    __table_args__ = (UniqueConstraint("day", "agency_id", "scope_kind", "scope",
+                                       name="uq_digest_agency_scope_day"),)
     id: int | None = Field(default=None, primary_key=True)
     day: dt.date = Field(index=True)
+    agency_id: int                       # digests are per agency (its departments and assignees)
     scope_kind: str                      # department / assignee
     scope: str
     overdue: int

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from core.config import Settings
 from core.db import session_scope
-from core.logging import get_logger
+from core.logging import get_logger, mask_text
 from states.models import Outbox, Request
 
 log = get_logger("workflows.outbox")
@@ -131,7 +131,8 @@ def process(engine: Engine, item: Claimed, worker: str, *, effects: Mapping[str,
         log.warning("outbox_lease_lost", outbox_id=item.id, kind=item.kind)
         return "lost"
     except Exception as exc:  # any failure of an effect: retry later or park, never crash the run
-        error = f"{type(exc).__name__}: {exc}"[:4000]
+        # Masked: supervisors read it (GET /api/v1/outbox), and a database error quotes the row.
+        error = mask_text(f"{type(exc).__name__}: {exc}")[:4000]
         park = item.attempts >= settings.outbox_max_attempts
         with session_scope(engine) as session:
             values = {"status": "parked"} if park else {

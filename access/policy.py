@@ -1,0 +1,60 @@
+"""Roles, what each may do, and whose requests each sees: the one table the API's routes (and
+later the web pages) read, from which the README's role × route matrix is generated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = {
+    "staff": "经办人",
+    "legal": "法制审核",
+    "supervisor": "负责人/政务公开办",
+    "admin": "系统管理员",
+}
+
+# permission → (roles that hold it, what it lets them do)
+PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
+    "requests.receive": (frozenset({"staff", "supervisor"}), "receive a request (接收)"),
+    "requests.read": (frozenset({"staff", "legal", "supervisor"}), "read requests, letters, history"),
+    "requests.act": (frozenset({"staff", "supervisor"}),
+                     "advance a request: events, drafts, service dates (办理)"),
+    "requests.reveal_id": (frozenset({"staff", "legal", "supervisor"}),
+                           "reveal an applicant's ID number (audited)"),
+    "supervision.read": (frozenset({"supervisor", "admin"}), "outbox and digests"),
+    "supervision.act": (frozenset({"supervisor", "admin"}), "put a parked effect back"),
+    "calendar.read": (frozenset(ROLES), "the working-day calendar"),
+    "agencies.read": (frozenset(ROLES), "the list of agencies and their units"),
+    "admin": (frozenset({"admin"}), "agencies, units, users, roles, tokens, the access log"),
+    "self": (frozenset(ROLES), "one's own account: who am I, log out, own tokens"),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user of one call."""
+    user_id: int
+    username: str
+    role: str
+    agency_id: int | None
+    unit_id: int | None
+    # Agencies whose requests this user sees; None: every agency (scope_all).
+    agency_ids: frozenset[int] | None
+    via: str                        # token / session
+    csrf_token: str | None = None   # sessions only: what an unsafe call must echo
+
+    @property
+    def actor(self) -> str:
+        """The audit actor: the user name (never `system:…`, which user names cannot spell)."""
+        return self.username
+
+    def may(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission][0]
+
+    def sees_agency(self, agency_id: int) -> bool:
+        return self.agency_ids is None or agency_id in self.agency_ids
+
+    def sees(self, agency_id: int, unit_id: int | None) -> bool:
+        """Staff of a unit see only that unit's requests; everyone else their agencies'."""
+        if not self.sees_agency(agency_id):
+            return False
+        return not (self.role == "staff" and self.unit_id is not None and unit_id != self.unit_id)

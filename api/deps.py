@@ -1,0 +1,118 @@
+"""What every route depends on: a database session, the authenticated user (bearer token or
+session cookie with CSRF), the permission a route needs (access/policy.py), and the request the
+user may see. The role × route matrix is read from these dependencies (api/matrix.py)."""
+
+# No `from __future__ import annotations`: the closures below annotate with local dependencies,
+# which FastAPI could not resolve from strings.
+
+from typing import Annotated
+
+from fastapi import Depends, Request as HttpRequest
+from sqlmodel import Session
+
+from access.errors import CsrfRefused, Forbidden, NotAuthenticated
+from access.policy import PERMISSIONS, Principal
+from access.sessions import COOKIE, csrf_ok, resolve_session
+from access.tokens import resolve_token
+from access.users import principal
+from api.schemas import RowId
+from core.db import session_scope
+from states.errors import RequestNotFound
+from states.models import Request
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_session(request: HttpRequest):
+    with session_scope(request.app.state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def _form_csrf(http: HttpRequest) -> str | None:
+    if http.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
+                                                        "multipart/form-data")):
+        form = await http.form()  # cached: the route's own Form fields still read it
+        value = form.get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def authenticated(http: HttpRequest, session: SessionDep) -> Principal:
+    """The caller: `Authorization: Bearer gk_…` (API clients) or the `gongkai_session` cookie (web
+    pages; an unsafe method must echo the session's CSRF token in `X-CSRF-Token` or a
+    `csrf_token` form field). Anything else: 401."""
+    auth = http.headers.get("authorization", "")
+    if auth:
+        scheme, _, secret = auth.partition(" ")
+        user = resolve_token(session, secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+        return principal(session, user, "token")
+    cookie = http.cookies.get(COOKIE)
+    if cookie:
+        found = resolve_session(session, cookie)
+        if found is None:
+            raise NotAuthenticated("the session has ended; log in again")
+        user, web = found
+        if http.method in UNSAFE:
+            given = http.headers.get("x-csrf-token") or await _form_csrf(http)
+            if not csrf_ok(web.csrf_token, given):
+                raise CsrfRefused("the CSRF token is missing or wrong (X-CSRF-Token header or "
+                                  "csrf_token form field, as given at login)")
+        return principal(session, user, "session", web.csrf_token)
+    raise NotAuthenticated("log in (POST /api/v1/auth/login) or send Authorization: Bearer <token>")
+
+
+def allow(permission: str):
+    """The dependency of a route that needs `permission`; the matrix reads `.permission`."""
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def check(user: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if not user.may(permission):
+            raise Forbidden(f"the {user.role} role may not {PERMISSIONS[permission][1]}")
+        return user
+
+    check.permission = permission
+    check.__name__ = f"allow_{permission.replace('.', '_')}"
+    return check
+
+
+def visible_request(session: Session, user: Principal, request_id: int) -> Request:
+    """The request, if this user may see it; another agency's (or unit's) is a 404, not a 403, so
+    nobody learns which numbers exist elsewhere."""
+    row = session.get(Request, request_id)
+    if row is None or not user.sees(row.agency_id, row.unit_id):
+        raise RequestNotFound(request_id)
+    return row
+
+
+def _scoped(permission: str):
+    guard = allow(permission)
+
+    def dep(request_id: RowId, session: SessionDep,
+            user: Annotated[Principal, Depends(guard)]) -> Principal:
+        visible_request(session, user, request_id)
+        return user
+
+    dep.permission = permission
+    dep.scoped = True
+    dep.__name__ = f"scoped_{permission.replace('.', '_')}"
+    return dep
+
+
+Reader = Annotated[Principal, Depends(allow("requests.read"))]
+Receiver = Annotated[Principal, Depends(allow("requests.receive"))]
+# On routes with {request_id}: the role may, and the request is in the user's scope (else 404).
+ScopedReader = Annotated[Principal, Depends(_scoped("requests.read"))]
+ScopedActor = Annotated[Principal, Depends(_scoped("requests.act"))]
+ScopedRevealer = Annotated[Principal, Depends(_scoped("requests.reveal_id"))]
+SupervisionReader = Annotated[Principal, Depends(allow("supervision.read"))]
+SupervisionActor = Annotated[Principal, Depends(allow("supervision.act"))]
+CalendarReader = Annotated[Principal, Depends(allow("calendar.read"))]
+AgencyReader = Annotated[Principal, Depends(allow("agencies.read"))]
+Admin = Annotated[Principal, Depends(allow("admin"))]
+Self = Annotated[Principal, Depends(allow("self"))]

@@ -1,0 +1,25 @@
+"""The agency a request belongs to, as the rooms above read it (letters, digests): its profile
+from the access room's table, so those rooms need not reach into `access` themselves."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from access.agencies import missing, profile
+from access.models import Agency
+from core.config import Agency as AgencyProfile
+from states.models import Request
+
+
+def agency_of(session: Session, row: Request) -> Agency:
+    return session.get(Agency, row.agency_id)
+
+
+def agency_profile(session: Session, row: Request) -> tuple[AgencyProfile, list[str]]:
+    """(the profile letters print, the required fields still at a placeholder)."""
+    agency = agency_of(session, row)
+    return profile(agency), missing(agency)
+
+
+def agency_name(session: Session, agency_id: int) -> str:
+    return session.get(Agency, agency_id).name
