@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import audit
@@ -102,7 +103,10 @@ def add_agency(session: Session, code: str, values: dict, actor: str) -> Agency:
     now = _now()
     row = Agency(code=code, **base, created_at=now, updated_at=now)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same code added concurrently
+        raise AccessConflict(f"agency {code!r} already exists") from None
     audit.append_access(session, actor=actor, event="agency_added", subject=f"agency:{code}",
                         data={f: getattr(row, f) for f in FIELDS})
     return row
@@ -154,7 +158,10 @@ def add_unit(session: Session, code: str, name: str, actor: str) -> Unit:
         raise AccessConflict(f"agency {code!r} already has a unit {name!r}")
     unit = Unit(agency_id=agency.id, name=name, created_at=_now())
     session.add(unit)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        raise AccessConflict(f"agency {code!r} already has a unit {name!r}") from None
     audit.append_access(session, actor=actor, event="unit_added", subject=f"agency:{code}",
                         data={"unit": name})
     return unit

@@ -55,12 +55,17 @@ def login(session: Session, username: str, password: str, *, remote: str,
         return refuse(None, "throttled", Throttled(
             "too many failed logins from this address; wait 10 minutes", int(THROTTLE_WINDOW.total_seconds())))
     user = session.exec(select(User).where(User.username == typed).with_for_update()).first()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
+    locked_until = user.locked_until if user is not None else _unknown_locked_until(
+        session, typed, now, settings)
+    good = passwords.verify_password(user.password_hash if user else None, password)
+    if locked_until is not None and locked_until > now:
+        # Checked after the hash, and worded alike for an unknown name: neither the time taken
+        # nor the answer tells which names exist.
+        wait = int((locked_until - now).total_seconds()) + 1
         return refuse(user, "locked", Throttled(
             f"the account is locked after {settings.login_max_failures} failed logins; "
             f"try again in {wait // 60 + 1} minutes or ask an admin to set a new password", wait))
-    if not passwords.verify_password(user.password_hash if user else None, password):
+    if not good:
         if user is None:
             return refuse(None, "unknown_user", LoginRefused())
         user.failed_logins += 1
@@ -86,6 +91,20 @@ def login(session: Session, username: str, password: str, *, remote: str,
     session.add(LoginAttempt(username=typed, remote=remote, at=now, ok=True))
     session.flush()
     return Login(user, secret=secret, web_session=web)
+
+
+def _unknown_locked_until(session: Session, typed: str, now: dt.datetime,
+                         settings: Settings) -> dt.datetime | None:
+    """A name that is no user's locks like a user's would: after as many failures, as long."""
+    window = dt.timedelta(minutes=settings.lockout_minutes)
+    failures = session.exec(select(LoginAttempt.at).where(
+        LoginAttempt.username == typed, LoginAttempt.ok.is_(False), LoginAttempt.reason != "locked",
+        LoginAttempt.at > now - window).order_by(LoginAttempt.at)).all()
+    if len(failures) < settings.login_max_failures:
+        return None
+    at = failures[settings.login_max_failures - 1]
+    at = at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+    return at + window
 
 
 def resolve_session(session: Session, secret: str) -> tuple[User, WebSession] | None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select, update
 
 import audit
 from access import passwords
 from access.agencies import get_agency, get_unit
 from access.errors import AccessConflict, AccessNotFound, InvalidAccessInput
-from access.models import ROLE_CODES, Agency, Unit, User, UserScope, WebSession
+from access.models import ROLE_CODES, Agency, ApiToken, Unit, User, UserScope, WebSession
 from access.policy import Principal
 from core.text import ControlCharacter, plain_text
 
@@ -47,6 +48,8 @@ def _placement(session: Session, role: str, agency: str | None, unit: str | None
         raise InvalidAccessInput("unit", "only staff are placed in a unit")
     scope_all = scope == "all" or scope == ["all"]
     extra = [] if scope_all or not scope else [get_agency(session, c) for c in scope]
+    # Once each, and not the home agency again (a scope row is unique per user and agency).
+    extra = list({a.id: a for a in extra if home is None or a.id != home.id}.values())
     if role == "staff" and (scope_all or extra):
         raise InvalidAccessInput("scope", "staff see their own agency only")
     if role in ("legal", "supervisor") and home is None and not (scope_all or extra):
@@ -96,7 +99,10 @@ def add_user(session: Session, username: str, role: str, *, actor: str, agency: 
                 scope_all=scope_all, password_hash=hashed, created_at=now,
                 password_changed_at=now if hashed else None)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same name added concurrently, between the check and here
+        raise AccessConflict(f"user {username!r} already exists") from None
     for a in extra:
         session.add(UserScope(user_id=user.id, agency_id=a.id))
     session.flush()
@@ -106,9 +112,22 @@ def add_user(session: Session, username: str, role: str, *, actor: str, agency: 
     return user
 
 
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Nobody may remove the last enabled admin: no one could manage users any more."""
+    if user.role != "admin" or user.disabled:
+        return
+    # Every admin row locked: two admins disabling each other at once must not both succeed.
+    admins = session.exec(select(User).where(User.role == "admin").with_for_update()).all()
+    others = next((a for a in admins if a.id != user.id and not a.disabled), None)
+    if others is None:
+        raise AccessConflict(f"{user.username!r} is the last enabled admin; add another first")
+
+
 def set_role(session: Session, username: str, role: str, *, actor: str, agency: str | None = None,
              unit: str | None = None, scope: list[str] | str | None = None) -> User:
     user = get_user(session, username, lock=True)
+    if role != "admin":
+        _keep_an_admin(session, user)
     before = describe(session, user)
     home, unit_row, extra, scope_all = _placement(session, role, agency, unit, scope)
     user.role, user.scope_all = role, scope_all
@@ -134,8 +153,12 @@ def set_password(session: Session, username: str, password: str, *, actor: str,
     user.password_changed_at = _now()
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
+    # A new password is what one sets when the old one may be known: whatever was opened with it
+    # (sessions, and tokens made from them) must not outlive it.
     _end_sessions(session, user.id)
-    audit.append_access(session, actor=actor, event="password_set", subject=f"user:{username}", data={})
+    revoked = _revoke_tokens(session, user.id, actor)
+    audit.append_access(session, actor=actor, event="password_set", subject=f"user:{username}",
+                        data={"tokens_revoked": revoked})
     return user
 
 
@@ -144,18 +167,31 @@ def set_disabled(session: Session, username: str, disabled: bool, *, actor: str)
     user = get_user(session, username, lock=True)
     if user.disabled == disabled:
         return user
+    if disabled:
+        _keep_an_admin(session, user)
     user.disabled = disabled
     session.add(user)
-    if disabled:
+    revoked = []
+    if disabled:  # for good: enabling the account again does not bring its tokens back
         _end_sessions(session, user.id)
+        revoked = _revoke_tokens(session, user.id, actor)
     audit.append_access(session, actor=actor, event="user_disabled" if disabled else "user_enabled",
-                        subject=f"user:{username}", data={})
+                        subject=f"user:{username}", data={"tokens_revoked": revoked})
     return user
 
 
 def _end_sessions(session: Session, user_id: int) -> None:
     session.execute(update(WebSession).where(WebSession.user_id == user_id,
                                              WebSession.ended_at.is_(None)).values(ended_at=_now()))
+
+
+def _revoke_tokens(session: Session, user_id: int, actor: str) -> list[int]:
+    live = session.exec(select(ApiToken).where(ApiToken.user_id == user_id,
+                                               ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at, token.revoked_by = _now(), actor
+        session.add(token)
+    return [t.id for t in live]
 
 
 def list_users(session: Session) -> list[User]:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 import audit
 from access import agencies, sessions, tokens, users
+from access.errors import InvalidAccessInput
 from access.models import Agency, ApiToken
 from access.passwords import generate_password
 from api.deps import Admin, AgencyReader, Self, SessionDep
@@ -30,7 +31,7 @@ _AGENCY_TEXT = Field(default=None, max_length=500)
 
 
 class LoginBody(Strict):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -52,7 +53,8 @@ class AgencyFields(Strict):
     signature: PlainText | None = _AGENCY_TEXT
     contact_person: PlainText | None = _AGENCY_TEXT
     electronic_seal: PlainText | None = Field(default=None, max_length=500,
-                                              description="path of the seal PNG on the server")
+                                              description="file name of the seal PNG in "
+                                                          "<GONGKAI_DATA_DIR>/seals")
 
 
 class AgencyCreate(AgencyFields):
@@ -110,6 +112,19 @@ def _settings(http: HttpRequest):
     return http.app.state.settings
 
 
+def _check_seal(values: dict, http: HttpRequest) -> None:
+    """Over the API a seal is a PNG in <data_dir>/seals: an admin's call must not make the engine
+    read (and e-mail out) an arbitrary file of the server."""
+    seal = values.get("electronic_seal")
+    if not seal:
+        return
+    folder = (_settings(http).data_dir / "seals").resolve()
+    path = (folder / seal).resolve()
+    if not path.is_relative_to(folder) or not path.is_file() or path.suffix.lower() != ".png":
+        raise InvalidAccessInput("electronic_seal", f"the name of a PNG file in {folder}")
+    values["electronic_seal"] = str(path)
+
+
 # ——— login and one's own account ———
 
 @router.post("/auth/login", tags=["login"], response_model=LoginOut, responses={
@@ -159,8 +174,13 @@ def my_tokens(session: SessionDep, user: Self):
 
 @router.post("/auth/tokens", tags=["login"], status_code=201, response_model=TokenCreated)
 def create_my_token(body: TokenBody, session: SessionDep, http: HttpRequest, user: Self):
-    """A bearer token for one's own scripts; the secret is in this answer only."""
-    token, secret = tokens.create_token(session, user.username, days=body.days or _settings(http).token_days,
+    """A bearer token for one's own scripts, for at most GONGKAI_TOKEN_DAYS; the secret is in this
+    answer only. A new password or disabling the account revokes it."""
+    limit = _settings(http).token_days
+    if body.days is not None and body.days > limit:
+        raise InvalidAccessInput("days", f"at most {limit} (GONGKAI_TOKEN_DAYS); an admin issues "
+                                 "longer ones")
+    token, secret = tokens.create_token(session, user.username, days=body.days or limit,
                                         actor=user.actor, label=body.label)
     session.commit()
     return {**_token_view(token), "token": secret}
@@ -186,18 +206,21 @@ def get_agency(code: CodePath, session: SessionDep, user: AgencyReader):
 
 
 @router.post("/agencies", tags=["admin"], status_code=201, response_model=AgencyOut)
-def add_agency(body: AgencyCreate, session: SessionDep, user: Admin):
+def add_agency(body: AgencyCreate, session: SessionDep, http: HttpRequest, user: Admin):
     """A new 行政机关 with its letterhead, 代字, contact, 复议机关 and court (audited)."""
-    row = agencies.add_agency(session, body.code, body.model_dump(exclude={"code"}, exclude_none=True),
-                              user.actor)
+    values = body.model_dump(exclude={"code"}, exclude_none=True)
+    _check_seal(values, http)
+    row = agencies.add_agency(session, body.code, values, user.actor)
     session.commit()
     return _agency_view(session, row)
 
 
 @router.patch("/agencies/{code}", tags=["admin"], response_model=AgencyOut)
-def change_agency(code: CodePath, body: AgencyPatch, session: SessionDep, user: Admin):
+def change_agency(code: CodePath, body: AgencyPatch, session: SessionDep, http: HttpRequest,
+                  user: Admin):
     """Change what the agency's future letters carry (letters already sent keep theirs)."""
     changes = body.model_dump(exclude={"active", "expected_version"}, exclude_unset=True)
+    _check_seal(changes, http)
     row = agencies.update_agency(session, code, changes, user.actor,
                                  expected_version=body.expected_version)
     if body.active is not None:
@@ -244,8 +267,11 @@ def change_user(username: UsernamePath, body: UserPatch, session: SessionDep, us
     if given.keys() & {"role", "agency", "unit", "scope"}:
         current = users.describe(session, users.get_user(session, username))
         placed = {k: given.get(k, current[k]) for k in ("role", "agency", "unit", "scope")}
-        if "role" in given and given["role"] != current["role"]:
-            placed.update({k: given.get(k) for k in ("unit", "scope")})
+        # What the new role cannot hold goes unless given: a unit is staff's, a scope not.
+        if placed["role"] != "staff":
+            placed["unit"] = given.get("unit")
+        else:
+            placed["scope"] = given.get("scope")
         users.set_role(session, username, placed["role"], actor=user.actor, agency=placed["agency"],
                        unit=placed["unit"], scope=placed["scope"] or None)
     if body.disabled is not None:

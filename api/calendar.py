@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request as HttpRequest
 
-from api.deps import CalendarReader, SessionDep
+from api.deps import CalendarReader, Reader, SessionDep
 from api.responses import CalendarChanges, CalendarYears
 from api.schemas import ERROR_RESPONSES
 from states.calendar_years import calendar_changes, calendar_years
@@ -22,8 +22,9 @@ def list_years(session: SessionDep, http: HttpRequest, user: CalendarReader):
 
 
 @router.get("/changes", response_model=CalendarChanges)
-def list_changes(session: SessionDep, user: CalendarReader,
+def list_changes(session: SessionDep, user: Reader,
                  year: Annotated[int | None, Query(ge=2004, le=2100)] = None):
     """Requests whose due date moved when a calendar year was loaded (old, new, why): those of
     the agencies the user sees."""
-    return {"items": calendar_changes(session, year, user.agency_ids)}
+    unit = user.unit_id if user.role == "staff" else None  # staff of a unit: its requests
+    return {"items": calendar_changes(session, year, user.agency_ids, unit)}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import string
 from functools import lru_cache
 from typing import ClassVar
 from pathlib import Path
@@ -10,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+DOC_NUMBER_KEYS = ("abbr", "code", "year", "seq", "number")
 
 
 class Agency(BaseModel):
@@ -29,9 +34,27 @@ class Agency(BaseModel):
     @field_validator("doc_number_pattern")
     @classmethod
     def _one_number_a_document(cls, pattern: str) -> str:
-        for key in ("{code}", "{year}", "{seq}"):
-            if key not in pattern:
-                raise ValueError(f"must contain {key}: the register numbers each letter code by year")
+        # Only the five names, no attribute or index access, a short number format at most:
+        # a pattern an admin sets must never make a letter fail (or format something huge).
+        try:
+            parts = list(string.Formatter().parse(pattern))
+        except ValueError as exc:
+            raise ValueError(f"not a valid pattern: {exc}") from None
+        names = set()
+        for _text, name, spec, conversion in parts:
+            if name is None:
+                continue
+            numeric = name in ("seq", "year")  # only numbers take a padding
+            if (name not in DOC_NUMBER_KEYS or conversion
+                    or not re.fullmatch(r"(0?[1-9]d)?" if numeric else "", spec or "")):
+                raise ValueError(f"{{{name}{'!' + conversion if conversion else ''}"
+                                 f"{':' + spec if spec else ''}}} is not allowed: use "
+                                 f"{', '.join('{' + k + '}' for k in DOC_NUMBER_KEYS)}, "
+                                 "a number padded at most like {seq:04d}")
+            names.add(name)
+        for key in ("code", "year", "seq"):
+            if key not in names:
+                raise ValueError(f"must contain {{{key}}}: the register numbers each letter code by year")
         return pattern
     address: str = "（请配置通讯地址）"
     postcode: str = ""

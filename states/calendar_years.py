@@ -115,7 +115,8 @@ def calendar_years(session: Session, settings: Settings | None = None) -> list[d
 
 
 def calendar_changes(session: Session, year: int | None = None,
-                     agency_ids: frozenset[int] | None = None) -> list[dict]:
+                     agency_ids: frozenset[int] | None = None,
+                     unit_id: int | None = None) -> list[dict]:
     """The due dates that loading a calendar year changed (the `recompute_clock` audit events),
     newest first, for supervisors to re-check those requests (of `agency_ids`; None: all)."""
     query = (select(audit.AuditEvent, Request.number)
@@ -124,6 +125,8 @@ def calendar_changes(session: Session, year: int | None = None,
              .order_by(audit.AuditEvent.id.desc()))
     if agency_ids is not None:
         query = query.where(Request.agency_id.in_(sorted(agency_ids)))
+    if unit_id is not None:
+        query = query.where(Request.unit_id == unit_id)
     out = []
     for ev, number in session.exec(query):
         data = json.loads(ev.data)

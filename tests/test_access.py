@@ -142,11 +142,15 @@ def test_five_wrong_passwords_lock_the_account_and_every_attempt_is_recorded(cli
     assert "locked after 5 failed logins" in locked.json()["message"]
     unknown = browser.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
     assert unknown.status_code == 401 and unknown.json() == refused.json()  # says no more
+    for _ in range(4):
+        browser.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+    ghost = browser.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+    assert ghost.status_code == 429 and ghost.json()["message"] == locked.json()["message"]
     with session_scope(engine) as session:
         attempts = session.query(LoginAttempt).order_by(LoginAttempt.id).all()
         assert [(a.username, a.ok, a.reason) for a in attempts] == (
-            [("wang.fang", False, "bad_password")] * 5 + [("wang.fang", False, "locked"),
-                                                          ("nobody", False, "unknown_user")])
+            [("wang.fang", False, "bad_password")] * 5 + [("wang.fang", False, "locked")]
+            + [("nobody", False, "unknown_user")] * 5 + [("nobody", False, "locked")])
         assert [e.event for e in audit.access_history(session, "user:wang.fang")][-1] == "user_locked"
     # An admin's new password unlocks it.
     admin = _as(client, make_user(engine, "root", "admin", scope="all"))
@@ -184,6 +188,16 @@ def test_a_token_stops_working_when_revoked_expired_or_its_user_is_disabled(clie
     admin = _as(client, make_user(engine, "root", "admin", scope="all"))
     assert admin.patch("/api/v1/users/wang.fang", json={"disabled": True}).status_code == 200
     assert own.get("/api/v1/requests").status_code == 401
+    # A new password revokes every token, and enabling the account again brings none back.
+    too_long = _as(client, make_user(engine, "zhou.min", "staff")).post("/api/v1/auth/tokens",
+                                                                         json={"days": 3650})
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["field"] == "days"
+    kept = _as(client, make_user(engine, "zhou.min", "staff"))
+    assert kept.get("/api/v1/auth/me").status_code == 200
+    assert admin.post("/api/v1/users/zhou.min/password", json={}).status_code == 200
+    assert kept.get("/api/v1/auth/me").status_code == 401
+    assert admin.patch("/api/v1/users/wang.fang", json={"disabled": False}).status_code == 200
+    assert own.get("/api/v1/requests").status_code == 401
     # Nobody revokes another user's token through their own account route.
     other = make_user(engine, "li.na", "staff")
     assert other.startswith("gk_")
@@ -191,7 +205,7 @@ def test_a_token_stops_working_when_revoked_expired_or_its_user_is_disabled(clie
     with session_scope(engine) as session:
         events = [(e.event, e.subject) for e in audit.access_history(session, "user:wang.fang")]
     assert ("token_created", "user:wang.fang") in events and ("token_revoked", "user:wang.fang") in events
-    assert events[-1] == ("user_disabled", "user:wang.fang")
+    assert events[-2:] == [("user_disabled", "user:wang.fang"), ("user_enabled", "user:wang.fang")]
 
 
 def test_two_agencies_letters_carry_their_own_letterheads_and_number_sequences(client):
@@ -274,6 +288,14 @@ def test_admin_input_is_checked_naming_the_field(client):
         ("patch", "/api/v1/agencies/main", {"name": None}, "name"),
         ("patch", "/api/v1/agencies/main", {"doc_number_pattern": "{abbr}{seq}"}, "doc_number_pattern"),
         ("patch", "/api/v1/agencies/main", {"address": "文三路\x00"}, "address"),
+        ("patch", "/api/v1/agencies/main", {"doc_number_pattern": "{code}{year}{seq}{oops}"},
+         "doc_number_pattern"),
+        ("patch", "/api/v1/agencies/main", {"doc_number_pattern": "{code}{year}{seq:99999999999}"},
+         "doc_number_pattern"),
+        ("patch", "/api/v1/agencies/main", {"electronic_seal": "/etc/passwd"}, "electronic_seal"),
+        ("patch", "/api/v1/agencies/main", {"electronic_seal": "../gongkai.db"}, "electronic_seal"),
+        ("patch", "/api/v1/users/root", {"disabled": True}, None),
+        ("post", "/api/v1/auth/login", {"username": "a\x00b", "password": "x"}, "username"),
         ("post", "/api/v1/agencies", {"code": "Bad Code", "name": "x"}, "code"),
     ]
     for method, path, body, field in cases:
@@ -283,6 +305,11 @@ def test_admin_input_is_checked_naming_the_field(client):
             assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, (body, r.text)
     assert admin.post("/api/v1/users", json={"username": "li.si", "role": "staff",
                                              "agency": "nowhere"}).status_code == 404
+    last = admin.patch("/api/v1/users/root", json={"disabled": True})
+    assert last.status_code == 409 and "last enabled admin" in last.json()["message"]
+    twice = admin.post("/api/v1/users", json={"username": "he.fa", "role": "legal", "agency": "main",
+                                              "scope": ["main", "main"]})
+    assert twice.status_code == 201 and twice.json()["user"]["scope"] == []
 
 
 def test_the_command_line_adds_users_from_stdin_and_prints_a_token_alone(engine, tmp_path):

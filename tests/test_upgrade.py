@@ -11,7 +11,10 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+import pytest
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -20,7 +23,7 @@ import audit
 from api.app import create_app
 from core.db import make_engine, session_scope
 from states.models import Request
-from tests.conftest import authenticate
+from tests.conftest import PG_OK, PG_URL, authenticate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "release-0004.db"
@@ -84,3 +87,48 @@ def test_the_service_date_and_letter_migrations_downgrade_and_upgrade_again_with
     assert _snapshot(make_engine(url)) == before
     upgrade(url)
     assert _snapshot(make_engine(url)) == before
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_0007_carries_registers_and_digests_to_the_settings_agency_and_numbering_goes_on(
+        backend, tmp_path):
+    """Rows made before agencies existed belong to agency 1, and the next rows get fresh ids (a
+    table rebuilt on PostgreSQL would restart its id sequence under the copied rows)."""
+    from core.migrate import downgrade, upgrade
+
+    if backend == "postgresql":
+        if not PG_OK:
+            pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{tmp_path / 'gongkai.db'}"
+    try:
+        upgrade(url, "0006")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO letter_register (code, year, last) VALUES ('登', 2026, 7)"))
+            conn.execute(text("INSERT INTO digest (day, scope_kind, scope, overdue, due_soon, items, "
+                              "body, created_at) VALUES ('2026-03-25', 'department', '住建局', 1, 0, "
+                              "'[]', 'x', '2026-03-25 00:15:00')"))
+        upgrade(url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT agency_id, code, last FROM letter_register")).all() == [
+                (1, "登", 7)]
+            conn.execute(text("INSERT INTO letter_register (agency_id, code, year, last) "
+                              "VALUES (1, '答', 2026, 1)"))
+            conn.execute(text("INSERT INTO digest (day, agency_id, scope_kind, scope, overdue, "
+                              "due_soon, items, body, created_at) VALUES ('2026-03-26', 1, "
+                              "'department', '住建局', 1, 0, '[]', 'x', '2026-03-26 00:15:00')"))
+            assert conn.execute(text("SELECT count(*) FROM digest WHERE agency_id = 1")).scalar() == 2
+        downgrade(url, "0006")
+        upgrade(url)
+        engine.dispose()
+    finally:
+        if backend == "postgresql":
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()

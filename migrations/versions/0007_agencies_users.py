@@ -145,22 +145,28 @@ def upgrade() -> None:
         op.create_foreign_key("fk_request_unit", "request", "agency_unit", ["unit_id"], ["id"])
     op.create_index("ix_request_agency_id", "request", ["agency_id"])
 
-    with op.batch_alter_table("letter_register", recreate="always") as b:
+    # In place on PostgreSQL ("auto"): a recreated table would get a new id sequence starting at
+    # 1 under the copied rows, and the next insert would collide.
+    with op.batch_alter_table("letter_register") as b:
         b.add_column(sa.Column("agency_id", sa.Integer(), nullable=False, server_default="1"))
         b.drop_constraint("uq_letter_register_code_year", type_="unique")
         b.create_unique_constraint("uq_letter_register_agency_code_year", ["agency_id", "code", "year"])
-    with op.batch_alter_table("digest", recreate="always") as b:
+    with op.batch_alter_table("digest") as b:
         b.add_column(sa.Column("agency_id", sa.Integer(), nullable=False, server_default="1"))
         b.drop_constraint("uq_digest_scope_day", type_="unique")
         b.create_unique_constraint("uq_digest_agency_scope_day", ["day", "agency_id", "scope_kind", "scope"])
+    # The default only carried the existing rows to agency 1; new rows always name their agency.
+    for table in ("letter_register", "digest"):
+        with op.batch_alter_table(table) as b:
+            b.alter_column("agency_id", server_default=None)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("digest", recreate="always") as b:
+    with op.batch_alter_table("digest") as b:
         b.drop_constraint("uq_digest_agency_scope_day", type_="unique")
         b.drop_column("agency_id")
         b.create_unique_constraint("uq_digest_scope_day", ["day", "scope_kind", "scope"])
-    with op.batch_alter_table("letter_register", recreate="always") as b:
+    with op.batch_alter_table("letter_register") as b:
         b.drop_constraint("uq_letter_register_agency_code_year", type_="unique")
         b.drop_column("agency_id")
         b.create_unique_constraint("uq_letter_register_code_year", ["code", "year"])
