@@ -17,13 +17,15 @@ from api.letters import router as letters_router
 from api.middleware import RequestContext
 from api.routes import router
 from api.supervision import router as supervision_router
+from api.watch import router as watch_router
 from core.config import Settings, get_settings
 from core.db import get_engine, session_scope
 from core.logging import configure_logging, get_logger
 
 
 # Every router of the API, in order (api/matrix.py reads their routes' permissions).
-ROUTERS = (access_router, router, letters_router, supervision_router, calendar_router)
+ROUTERS = (access_router, router, letters_router, supervision_router, watch_router,
+           calendar_router)
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:

@@ -73,3 +73,20 @@ def matrix_markdown() -> str:
                  "of an agency outside the user's scope (or, for staff of a unit, of another unit) "
                  "is a 404.")
     return "\n".join(lines)
+
+
+START, END = "<!-- role-matrix:", "<!-- /role-matrix -->"
+
+
+def write_into(path) -> bool:
+    """Replace the matrix between the README's markers; True if it changed."""
+    from pathlib import Path
+
+    text = Path(path).read_text(encoding="utf-8")
+    start = text.index(START)
+    start = text.index("\n", start) + 1
+    end = text.index(END)
+    new = text[:start] + matrix_markdown() + "\n" + text[end:]
+    if new != text:
+        Path(path).write_text(new, encoding="utf-8")
+    return new != text

@@ -379,3 +379,48 @@ class AccessLogOut(Out):
 
 class Health(Out):
     status: str
+
+
+class WatchItem(Out):
+    id: int
+    number: str
+    agency: str
+    unit: str | None
+    state: str
+    assignee: str | None
+    department: str | None
+    applicant_kind: str
+    received_on: dt.date
+    due_on: dt.date
+    days_left: int | None = Field(description="working days left; negative: working days late")
+
+
+class WatchPage(Out):
+    total: int
+    next_after: str | None = Field(description="pass as `after` for the next page; null: the last")
+    items: list[WatchItem]
+
+
+class AgencyCount(Out):
+    agency: str
+    open: int
+    overdue: int
+    due_soon: int
+
+
+class AgencyCounts(Out):
+    items: list[AgencyCount]
+
+
+class OnTimeRate(Out):
+    agency: str
+    replied: int
+    in_time: int
+    rate: float | None
+
+
+class OnTimeRates(Out):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+    items: list[OnTimeRate]

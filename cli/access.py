@@ -235,11 +235,16 @@ def agencies_show(code: str) -> None:
 
 
 @access_app.command("matrix")
-def access_matrix() -> None:
+def access_matrix(write: str | None = typer.Option(None, "--write", metavar="README.md",
+                                                   help="replace the matrix between the file's "
+                                                        "role-matrix markers instead")) -> None:
     """Print the role × route matrix (markdown), generated from the routes' dependencies."""
-    from api.matrix import matrix_markdown
+    from api.matrix import matrix_markdown, write_into
 
-    typer.echo(matrix_markdown())
+    if write:
+        typer.echo(f"{write}: {'updated' if write_into(write) else 'already current'}")
+    else:
+        typer.echo(matrix_markdown())
 
 
 @access_app.command("log")

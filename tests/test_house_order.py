@@ -26,9 +26,10 @@ MAY_IMPORT = {
     "access": {"access", "audit", "core"},
     "states": {"states", "access", "audit", "core"},
     "replies": {"replies", "states", "audit", "core"},
-    "workflows": {"workflows", "replies", "states", "audit", "core"},
-    "api": {"api", "workflows", "replies", "states", "access", "audit", "core"},
-    "cli": {"cli", "api", "workflows", "replies", "states", "access", "audit", "core"},
+    "reports": {"reports", "states", "audit", "core"},
+    "workflows": {"workflows", "reports", "replies", "states", "audit", "core"},
+    "api": {"api", "workflows", "reports", "replies", "states", "access", "audit", "core"},
+    "cli": {"cli", "api", "workflows", "reports", "replies", "states", "access", "audit", "core"},
 }
 
 
