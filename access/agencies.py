@@ -69,10 +69,13 @@ def _validated(values: dict) -> dict:
                 raise InvalidAccessInput(field, "at most 500 characters")
         clean[field] = value
     try:
-        AgencyProfile(**{k: v for k, v in clean.items() if v is not None})
+        model = AgencyProfile(**{k: v for k, v in clean.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidAccessInput(".".join(str(p) for p in first["loc"]), first["msg"]) from None
+    for field, value in clean.items():  # as the validators normalised them
+        if value is not None and field != "electronic_seal":
+            clean[field] = getattr(model, field)
     if clean.get("electronic_seal") == "":
         clean["electronic_seal"] = None
     return clean

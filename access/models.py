@@ -31,6 +31,7 @@ class Agency(SQLModel, table=True):
     court: str                              # 管辖法院
     signature: str = ""                     # 落款
     contact_person: str = ""
+    reply_signoff: str = ""                 # outcome groups whose reply the 负责人 signs off
     electronic_seal: str | None = None      # path of the seal image (PNG)
     active: bool = True
     version: int = 1

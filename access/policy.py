@@ -18,6 +18,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "requests.read": (frozenset({"staff", "legal", "supervisor"}), "read requests, letters, history"),
     "requests.act": (frozenset({"staff", "supervisor"}),
                      "advance a request: events, drafts, service dates (办理)"),
+    "requests.approve": (frozenset({"supervisor"}),
+                         "approve or refuse an extension, sign a reply off (负责人)"),
     "requests.reveal_id": (frozenset({"staff", "legal", "supervisor"}),
                            "reveal an applicant's ID number (audited)"),
     "supervision.read": (frozenset({"supervisor", "admin"}), "outbox and digests"),
@@ -27,6 +29,11 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "admin": (frozenset({"admin"}), "agencies, units, users, roles, tokens, the access log"),
     "self": (frozenset(ROLES), "one's own account: who am I, log out, own tokens"),
 }
+
+
+# Events that only the OGI office head may fire (as themselves); every other event: requests.act.
+EVENT_PERMISSIONS = {"approve_extension": "requests.approve", "refuse_extension": "requests.approve",
+                     "approve_reply": "requests.approve"}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class AgencyFields(Strict):
     court: PlainText | None = _AGENCY_TEXT
     signature: PlainText | None = _AGENCY_TEXT
     contact_person: PlainText | None = _AGENCY_TEXT
+    reply_signoff: PlainText | None = Field(default=None, max_length=100, description="outcome "
+                                            "groups whose reply needs 负责人签批, e.g. 不予公开,部分公开")
     electronic_seal: PlainText | None = Field(default=None, max_length=500,
                                               description="file name of the seal PNG in "
                                                           "<GONGKAI_DATA_DIR>/seals")

@@ -90,7 +90,7 @@ def visible_request(session: Session, user: Principal, request_id: int) -> Reque
     return row
 
 
-def _scoped(permission: str):
+def scoped(permission: str):
     guard = allow(permission)
 
     def dep(request_id: RowId, session: SessionDep,
@@ -107,12 +107,13 @@ def _scoped(permission: str):
 Reader = Annotated[Principal, Depends(allow("requests.read"))]
 Receiver = Annotated[Principal, Depends(allow("requests.receive"))]
 # On routes with {request_id}: the role may, and the request is in the user's scope (else 404).
-ScopedReader = Annotated[Principal, Depends(_scoped("requests.read"))]
-ScopedActor = Annotated[Principal, Depends(_scoped("requests.act"))]
-ScopedRevealer = Annotated[Principal, Depends(_scoped("requests.reveal_id"))]
+ScopedReader = Annotated[Principal, Depends(scoped("requests.read"))]
+ScopedActor = Annotated[Principal, Depends(scoped("requests.act"))]
+ScopedRevealer = Annotated[Principal, Depends(scoped("requests.reveal_id"))]
 SupervisionReader = Annotated[Principal, Depends(allow("supervision.read"))]
 SupervisionActor = Annotated[Principal, Depends(allow("supervision.act"))]
 CalendarReader = Annotated[Principal, Depends(allow("calendar.read"))]
+Approver = Annotated[Principal, Depends(allow("requests.approve"))]
 AgencyReader = Annotated[Principal, Depends(allow("agencies.read"))]
 Admin = Annotated[Principal, Depends(allow("admin"))]
 Self = Annotated[Principal, Depends(allow("self"))]

@@ -75,6 +75,7 @@ class ExtensionOut(Out):
     days: int
     approved_by: str | None
     on: dt.date | None
+    reason: str | None
 
 
 class FeeOut(Out):
@@ -115,6 +116,18 @@ class DecisionOut(Out):
     decided_by: str
 
 
+class ExtensionRequestOut(Out):
+    days: int
+    reason: str | None
+    requested_by: str | None
+    requested_on: dt.date | None
+
+
+class ReplyApprovalOut(Out):
+    approved_by: str
+    on: dt.date | None
+
+
 class RequestOut(RequestSummary):
     applicant: ApplicantOut
     description: str
@@ -122,6 +135,8 @@ class RequestOut(RequestSummary):
     clock: ClockOut
     supplement: SupplementOut | None
     extension: ExtensionOut | None
+    extension_request: ExtensionRequestOut | None
+    reply_approval: ReplyApprovalOut | None
     fee: FeeOut | None
     consultations: list[ConsultationOut]
     decision: DecisionOut | None
@@ -349,6 +364,7 @@ class AgencyOut(Out):
     court: str
     signature: str
     contact_person: str
+    reply_signoff: str
     electronic_seal: str | None
     active: bool
     version: int
@@ -424,3 +440,15 @@ class OnTimeRates(Out):
     start: dt.date = Field(alias="from")
     end: dt.date = Field(alias="to")
     items: list[OnTimeRate]
+
+
+class BulkResult(Out):
+    id: int
+    status: int = Field(description="200 done; 404 not seen; 409 state or race; 422 a rule refused it")
+    state: str | None
+    error: str | None
+
+
+class BulkResults(Out):
+    action: str
+    results: list[BulkResult]

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request as HttpRequest
+from fastapi import APIRouter, Depends, Query, Request as HttpRequest
 from sqlmodel import Session, func, select
 
 import audit
 from access.agencies import get_agency, get_unit
 from access.errors import AccessNotFound, Forbidden, InvalidAccessInput
 from access.models import Agency
-from access.policy import Principal
+from access import users
+from access.policy import EVENT_PERMISSIONS, Principal
 from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, SessionDep,
-                      visible_request)
+                      scoped, visible_request)
 from api.responses import Health, HistoryOut, RequestOut, RequestPage, RevealedId
 from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
                          RowId)
@@ -76,9 +77,17 @@ def create_request(body: RequestCreate, session: SessionDep, user: Receiver, htt
     return request_view(session, row, settings)
 
 
-def _advance(request_id: int, event: str, parsed, session: Session, actor: str,
+def approver(session: Session, user: Principal) -> str:
+    """The name an approval records and letters print: the head's own, from their account."""
+    return users.get_user(session, user.username).display_name or user.username
+
+
+def _advance(request_id: int, event: str, parsed, session: Session, user: Principal,
              http: HttpRequest) -> dict:
+    actor = user.actor
     data = parsed.model_dump(exclude={"on", "expected_version"}, mode="json")
+    if EVENT_PERMISSIONS.get(event) == "requests.approve" and event != "refuse_extension":
+        data["approved_by"] = approver(session, user)
     settings = http.app.state.settings
     row, letters = advance_and_issue(session, request_id, event, actor, on=parsed.on,
                                      expected_version=parsed.expected_version, settings=settings,
@@ -93,12 +102,14 @@ def _event_route(event: str, schema: type) -> None:
     """POST /requests/{id}/events/<event> with the event's own typed body, so the OpenAPI shows
     exactly what each event takes."""
     def post(request_id, body, session, user, http):
-        return _advance(request_id, event, body, session, user.actor, http)
+        return _advance(request_id, event, body, session, user, http)
 
     post.__name__ = f"post_{event}"
     post.__doc__ = (schema.__doc__ or "").strip() or f"Fire `{event}` on the request."
+    permission = EVENT_PERMISSIONS.get(event, "requests.act")
     post.__annotations__ = {"request_id": RowId, "body": schema, "session": SessionDep,
-                            "user": ScopedActor, "http": HttpRequest}
+                            "user": Annotated[Principal, Depends(scoped(permission))],
+                            "http": HttpRequest}
     router.add_api_route(f"/requests/{{request_id}}/events/{event}", post, methods=["POST"],
                          tags=["events"], summary=f"{event}", name=f"event_{event}",
                          response_model=RequestOut)

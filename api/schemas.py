@@ -171,11 +171,26 @@ class CloseConsultationBody(EventBody):
     note: PlainText | None = Field(default=None, max_length=5000)
 
 
-class ExtendBody(EventBody):
+class RequestExtensionBody(EventBody):
+    """Staff ask for an extension (Art 33 ¶2); it applies only once the head approves it."""
     days: int = Field(ge=1, le=20, description="working days, at most 20 (Art 33)")
-    approved_by: PlainText = Field(min_length=1, max_length=200)
     reason: PlainText = Field(min_length=1, max_length=2000,
                         description="why the period cannot be met, quoted in the 延期答复告知书")
+
+
+class ApproveBody(EventBody):
+    """The OGI office head (supervisor) approves as themselves: the approver is the logged-in
+    user, never a name typed in."""
+    note: PlainText | None = Field(default=None, max_length=2000)
+
+
+class RefuseExtensionBody(EventBody):
+    reason: PlainText = Field(min_length=1, max_length=2000, description="why it is refused")
+
+
+class AssignBody(EventBody):
+    assignee: PlainText = Field(min_length=1, max_length=200, description="经办人")
+    department: PlainText | None = Field(default=None, max_length=200)
 
 
 class NotifyFeeBody(EventBody):
@@ -243,7 +258,9 @@ class WithdrawBody(EventBody):
 EVENT_BODIES: dict[str, type[EventBody]] = {
     "register": RegisterBody, "review": NoteBody, "request_supplement": RequestSupplementBody,
     "receive_supplement": ReceiveSupplementBody, "open_consultation": OpenConsultationBody,
-    "close_consultation": CloseConsultationBody, "extend": ExtendBody,
+    "close_consultation": CloseConsultationBody,
+    "request_extension": RequestExtensionBody, "approve_extension": ApproveBody,
+    "refuse_extension": RefuseExtensionBody, "assign": AssignBody, "approve_reply": ApproveBody,
     "ask_reasons": AskReasonsBody, "receive_reasons": ReceiveReasonsBody,
     "defer_reply": DeferReplyBody, "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
     "send_reply": NoteBody, "archive": NoteBody, "withdraw": WithdrawBody,

@@ -4,24 +4,30 @@ on-time rates — each limited to the requests the user sees."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request as HttpRequest
+from pydantic import Field
 from sqlmodel import Session, select
 
 from access.agencies import get_agency, get_unit
 from access.errors import AccessNotFound, InvalidAccessInput
 from access.models import Agency, Unit
 from access.policy import Principal
-from api.deps import Reader, SessionDep
-from api.responses import AgencyCounts, OnTimeRates, WatchPage
-from api.schemas import ERROR_RESPONSES, IsoDate, PlainText
+from api.deps import Approver, Reader, SessionDep, visible_request
+from api.responses import AgencyCounts, BulkResults, OnTimeRates, WatchPage
+from api.routes import approver
+from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, Strict
+from core.logging import get_logger
+from replies.service import advance_and_issue
+from states.errors import ConcurrentChange, DomainError, EventNotAllowed, RequestNotFound
 from reports import live
 from states.calendar_years import calendar_for
 from states.codes import ApplicantKind
 from states.machine import CLOCKED_STATES
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
+log = get_logger("api.watch")
 CODE = r"^[a-z0-9][a-z0-9-]{0,31}$"
 CURSOR = r"^\d{4}-\d{2}-\d{2}:\d{1,10}$"
 
@@ -119,3 +125,45 @@ def on_time(session: SessionDep, http: HttpRequest, user: Reader,
     codes = _codes(session, set(found))
     return {"from": start, "to": end,
             "items": [{"agency": codes[a], **found[a]} for a in sorted(found, key=codes.get)]}
+
+
+class BulkBody(Strict):
+    """One action on many requests, each through the one door as its own step (one audit event
+    a request); a request that refuses is reported and the others go on."""
+    action: Literal["assign", "approve_extension", "approve_reply"]
+    request_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] = Field(min_length=1, max_length=200)
+    on: dt.date
+    assignee: PlainText | None = Field(default=None, max_length=200, description="assign: 经办人")
+    department: PlainText | None = Field(default=None, max_length=200)
+
+
+@router.post("/bulk", response_model=BulkResults)
+def bulk(body: BulkBody, session: SessionDep, http: HttpRequest, user: Approver):
+    """The head's bulk actions: assign (经办人), approve the extensions asked, sign replies off."""
+    if len(set(body.request_ids)) != len(body.request_ids):
+        raise InvalidAccessInput("request_ids", "each request once")
+    data: dict = {}
+    if body.action == "assign":
+        if not body.assignee:
+            raise InvalidAccessInput("assignee", "name who handles them")
+        data = {"assignee": body.assignee, "department": body.department}
+    else:
+        data = {"approved_by": approver(session, user)}
+    settings = http.app.state.settings
+    session.commit()  # end the login's read: each request below is its own transaction
+    results = []
+    for rid in body.request_ids:
+        try:
+            visible_request(session, user, rid)
+            row, _ = advance_and_issue(session, rid, body.action, user.actor, on=body.on,
+                                       settings=settings, **data)
+            session.commit()  # all or nothing per request
+            results.append({"id": rid, "status": 200, "state": row.state, "error": None})
+        except DomainError as exc:
+            session.rollback()
+            status = (404 if isinstance(exc, RequestNotFound) else
+                      409 if isinstance(exc, (EventNotAllowed, ConcurrentChange)) else 422)
+            results.append({"id": rid, "status": status, "state": None, "error": str(exc)})
+    log.info("bulk_action", action=body.action, actor=user.actor,
+             done=sum(r["status"] == 200 for r in results), refused=sum(r["status"] != 200 for r in results))
+    return {"action": body.action, "results": results}

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 DOC_NUMBER_KEYS = ("abbr", "code", "year", "seq", "number")
+# The outcome groups of the annual report (国办公开办函〔2021〕30号), as an agency names them.
+REPORT_GROUPS = ("予以公开", "部分公开", "不予公开", "无法提供", "不予处理", "其他处理")
 
 
 class Agency(BaseModel):
@@ -65,6 +67,19 @@ class Agency(BaseModel):
                        description="the court named for 行政诉讼")
     signature: str = Field(default="", description="落款; empty: the agency name")
     contact_person: str = Field(default="", description="联系人 on letters of requests with no assignee")
+    reply_signoff: str = Field(default="", description="outcome groups whose reply needs the "
+                               "负责人's sign-off (approve_reply) before send_reply, comma-separated, "
+                               "e.g. 不予公开,部分公开; empty: none")
+
+    @field_validator("reply_signoff")
+    @classmethod
+    def _known_groups(cls, value: str) -> str:
+        groups = [g.strip() for g in value.replace("，", ",").split(",") if g.strip()]
+        unknown = [g for g in groups if g not in REPORT_GROUPS]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not an outcome group; groups: {', '.join(REPORT_GROUPS)}")
+        return ",".join(groups)
+
     electronic_seal: Path | None = Field(
         default=None, description="image (PNG) of the agency's electronic seal (电子印章): with it a "
         "reply may be e-mailed as a sealed PDF; without it replies are handed over or posted")

@@ -133,7 +133,7 @@ NOTICE_OF_EVENT = {
     "register": "acknowledgement",
     "request_supplement": "supplement_notice",
     "ask_reasons": "reasons_notice",
-    "extend": "extension_notice",
+    "approve_extension": "extension_notice",  # sent once the head has approved it
     "defer_reply": "deferral_notice",
     "notify_fee": "fee_notice",
 }

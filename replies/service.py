@@ -84,6 +84,8 @@ def overrides_of(decision: Decision | None) -> list[dict]:
 def _plan(session: Session, row: Request, event: str, data: dict) -> list[Planned]:
     if event in NOTICE_OF_EVENT:
         parts = {k: data.get(k) for k in ("note", "reason", "basis", "how_to_pay")}
+        if event == "approve_extension":
+            parts["reason"] = row.extension_reason  # as staff gave it when asking
         if event == "request_supplement":
             parts["items"] = [i["text"] if isinstance(i, dict) else i for i in data.get("items") or []]
         return [Planned(NOTICES[NOTICE_OF_EVENT[event]], row.applicant_name, parts)]

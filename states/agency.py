@@ -23,3 +23,9 @@ def agency_profile(session: Session, row: Request) -> tuple[AgencyProfile, list[
 
 def agency_name(session: Session, agency_id: int) -> str:
     return session.get(Agency, agency_id).name
+
+
+def signoff_groups(session: Session, row: Request) -> tuple[str, ...]:
+    """The outcome groups whose reply this request's agency has its head sign off first."""
+    value = agency_of(session, row).reply_signoff or ""
+    return tuple(g for g in value.split(",") if g)

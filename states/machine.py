@@ -50,6 +50,19 @@ def _record_decision(ctx, outcome: str, reason: str | None, data: dict) -> None:
     ctx.session.add(decision)
 
 
+def _drop_pending_extension(ctx, why: str | None) -> None:
+    """Clear an extension asked and not approved; `why`: record it in the event (lapsed, moot…)."""
+    row = ctx.row
+    if row.extension_requested_days is None:
+        return
+    if why:
+        ctx.recorded[why] = {"days": row.extension_requested_days,
+                             "requested_by": row.extension_requested_by,
+                             "requested_on": row.extension_requested_on}
+    row.extension_requested_days = row.extension_requested_by = None
+    row.extension_requested_on = row.extension_request_reason = None
+
+
 def _require(cond: bool, field: str, rule: str) -> None:
     if not cond:
         raise RuleViolation(field, rule)
@@ -82,8 +95,24 @@ class RequestMachine(StateChart):
     close_consultation = (consulting.to(reviewing, cond="closes_last_consultation",
                                         validators="check_close_consultation")
                           | consulting.to.itself(internal=True, validators="check_close_consultation"))
-    extend = (reviewing.to.itself(internal=True, validators="check_extend")
-              | consulting.to.itself(internal=True, validators="check_extend"))
+    # Art 33 ¶2: staff ask, the OGI office head approves (or refuses) as themselves; only the
+    # approval extends the period.
+    request_extension = (reviewing.to.itself(internal=True, validators="check_request_extension")
+                         | consulting.to.itself(internal=True, validators="check_request_extension"))
+    approve_extension = (reviewing.to.itself(internal=True, validators="check_approve_extension")
+                         | consulting.to.itself(internal=True, validators="check_approve_extension"))
+    refuse_extension = (reviewing.to.itself(internal=True, validators="check_refuse_extension")
+                        | consulting.to.itself(internal=True, validators="check_refuse_extension"))
+    # Who handles it (经办人), changed while it is open; one audit event each, bulk or not.
+    assign = (received.to.itself(internal=True, validators="check_assign")
+              | registered.to.itself(internal=True, validators="check_assign")
+              | reviewing.to.itself(internal=True, validators="check_assign")
+              | awaiting_supplement.to.itself(internal=True, validators="check_assign")
+              | consulting.to.itself(internal=True, validators="check_assign")
+              | awaiting_fee.to.itself(internal=True, validators="check_assign")
+              | decided.to.itself(internal=True, validators="check_assign"))
+    # 负责人签批 of the decided reply, where the agency requires it for the outcome's group.
+    approve_reply = decided.to.itself(internal=True, validators="check_approve_reply")
     # Art 35: a request clearly excessive in number or frequency — ask the applicant for reasons
     # (说明理由告知书). The answer leads to not_processed_excessive or a reasonable later date.
     ask_reasons = reviewing.to.itself(internal=True, validators="check_ask_reasons")
@@ -99,7 +128,7 @@ class RequestMachine(StateChart):
               | awaiting_supplement.to(decided, validators="check_decide")
               | awaiting_fee.to(decided, validators="check_decide")
               | decided.to.itself(internal=True, validators="check_decide"))
-    send_reply = decided.to(replied)
+    send_reply = decided.to(replied, validators="check_send_reply")
     archive = replied.to(archived) | withdrawn.to(archived)
     withdraw = (received.to(withdrawn) | registered.to(withdrawn) | reviewing.to(withdrawn)
                 | awaiting_supplement.to(withdrawn) | consulting.to(withdrawn)
@@ -122,6 +151,7 @@ class RequestMachine(StateChart):
         row.supplement_items = "\n".join(i["text"] for i in items)
         row.supplement_grounds = ",".join(dict.fromkeys(i["kind"] for i in items))
         row.supplement_period_days = data.get("period_days") or ctx.settings.supplement_period_days
+        _drop_pending_extension(ctx, "extension_request_lapsed")
         if row.extension_days:
             # Art 30: the period runs afresh from the supplement, so an extension of the old
             # period lapses with it; one extension may be approved on the fresh period.
@@ -148,11 +178,35 @@ class RequestMachine(StateChart):
         c.closed_on, c.opinion, c.note = ctx.on, data["opinion"], data.get("note")
         ctx.session.add(c)
 
-    def before_extend(self, ctx, data):
+    def before_request_extension(self, ctx, data):
         row = ctx.row
-        row.extension_days = data["days"]
+        row.extension_requested_days = data["days"]
+        row.extension_request_reason = data["reason"].strip()
+        row.extension_requested_by, row.extension_requested_on = ctx.actor, ctx.on
+
+    def before_approve_extension(self, ctx, data):
+        row = ctx.row
+        ctx.recorded.update(days=row.extension_requested_days, reason=row.extension_request_reason,
+                            requested_by=row.extension_requested_by,
+                            requested_on=row.extension_requested_on)
+        row.extension_days = row.extension_requested_days
+        row.extension_reason = row.extension_request_reason
         row.extension_approved_by = data["approved_by"].strip()
         row.extended_on = ctx.on
+        _drop_pending_extension(ctx, None)
+
+    def before_refuse_extension(self, ctx, data):
+        _drop_pending_extension(ctx, "refused")
+
+    def before_assign(self, ctx, data):
+        ctx.recorded["previous_assignee"] = ctx.row.assignee
+        ctx.row.assignee = data["assignee"].strip()
+        if data.get("department"):
+            ctx.recorded["previous_department"] = ctx.row.department
+            ctx.row.department = data["department"].strip()
+
+    def before_approve_reply(self, ctx, data):
+        ctx.row.reply_approved_by, ctx.row.reply_approved_on = data["approved_by"].strip(), ctx.on
 
     def before_ask_reasons(self, ctx, data):
         ctx.row.reasons_requested_on = ctx.on
@@ -173,6 +227,12 @@ class RequestMachine(StateChart):
 
     def before_decide(self, ctx, data):
         _record_decision(ctx, data["outcome"], data.get("reason"), data)
+        _drop_pending_extension(ctx, "extension_request_moot")  # decided: no extension follows
+        if ctx.row.reply_approved_by:
+            # A revised decision is not the one the head signed.
+            ctx.recorded["reply_approval_withdrawn"] = {"by": ctx.row.reply_approved_by,
+                                                        "on": ctx.row.reply_approved_on}
+            ctx.row.reply_approved_by = ctx.row.reply_approved_on = None
 
     def before_withdraw(self, ctx, data):
         _record_decision(ctx, "other", data.get("reason") or "申请人撤回申请", {})
@@ -229,19 +289,57 @@ class RequestMachine(StateChart):
         cid = data.get("consultation_id")
         return all(c.closed_on is not None or c.id == cid for c in ctx.consultations)
 
-    def check_extend(self, ctx, data):
+    def _check_extensible(self, ctx) -> None:
         _require(ctx.row.deferred_to is None, "event",
                  f"the reply was deferred to {ctx.row.deferred_to} under Art 35; no Art 33 extension follows")
         _require(ctx.row.extension_days == 0, "event",
                  "the reply period may be extended once only (Art 33)")
-        days = data.get("days")
-        _require(isinstance(days, int) and 1 <= days <= MAX_EXTENSION_DAYS, "days",
-                 f"an extension is 1 to {MAX_EXTENSION_DAYS} working days (Art 33)")
-        _require(bool((data.get("approved_by") or "").strip()), "approved_by",
-                 "name the head of the OGI office who approved it (Art 33)")
         due = ctx.clock.due_on
         _require(due is None or ctx.on <= due, "on",
                  f"an extension must be decided before the period runs out on {due}")
+
+    def check_request_extension(self, ctx, data):
+        self._check_extensible(ctx)
+        _require(ctx.row.extension_requested_days is None, "event",
+                 f"an extension was asked on {ctx.row.extension_requested_on} and awaits the "
+                 "head's approval")
+        days = data.get("days")
+        _require(isinstance(days, int) and 1 <= days <= MAX_EXTENSION_DAYS, "days",
+                 f"an extension is 1 to {MAX_EXTENSION_DAYS} working days (Art 33)")
+        _require(bool((data.get("reason") or "").strip()), "reason",
+                 "say why the period cannot be met (quoted in the 延期答复告知书)")
+
+    def check_approve_extension(self, ctx, data):
+        _require(ctx.row.extension_requested_days is not None, "event",
+                 "no extension is asked (request_extension first)")
+        self._check_extensible(ctx)
+        _require(bool((data.get("approved_by") or "").strip()), "approved_by",
+                 "the head of the OGI office who approves it (Art 33)")
+
+    def check_refuse_extension(self, ctx, data):
+        _require(ctx.row.extension_requested_days is not None, "event", "no extension is asked")
+        _require(bool((data.get("reason") or "").strip()), "reason", "say why it is refused")
+
+    def check_assign(self, ctx, data):
+        _require(bool((data.get("assignee") or "").strip()), "assignee", "name who handles it")
+
+    def check_approve_reply(self, ctx, data):
+        _require(bool((data.get("approved_by") or "").strip()), "approved_by",
+                 "the head who signs the reply off")
+        _require(ctx.row.reply_approved_by is None, "event",
+                 f"the reply was signed off by {ctx.row.reply_approved_by} on {ctx.row.reply_approved_on}")
+
+    def check_send_reply(self, ctx, data):
+        from sqlmodel import select
+
+        from states.models import Decision  # the tables name the machine's states
+
+        decision = ctx.session.exec(select(Decision).where(Decision.request_id == ctx.row.id)).first()
+        group = OUTCOMES[decision.outcome].report_group if decision else None
+        if group in ctx.signoff_groups:
+            _require(ctx.row.reply_approved_by is not None, "event",
+                     f"this agency's {group} replies need the head's sign-off (负责人签批) before "
+                     "they are sent: approve_reply")
 
     def check_ask_reasons(self, ctx, data):
         _require(ctx.row.reasons_requested_on is None, "event",

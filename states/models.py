@@ -60,6 +60,14 @@ class Request(SQLModel, table=True):
     extension_days: int = 0                             # 延期答复
     extension_approved_by: str | None = None
     extended_on: dt.date | None = None
+    extension_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # Asked by staff, awaiting the OGI office head's approval (Art 33 ¶2): nothing applies yet.
+    extension_requested_days: int | None = None
+    extension_requested_by: str | None = None
+    extension_requested_on: dt.date | None = None
+    extension_request_reason: str | None = Field(default=None, sa_column=Column(Text))
+    reply_approved_by: str | None = None                # 负责人签批 of the decided reply
+    reply_approved_on: dt.date | None = None
     fee_notified_on: dt.date | None = None              # 收费通知
     fee_amount_yuan: int | None = None
     fee_served_on: dt.date | None = None                # 送达日 of the 收费通知书; None: presumed

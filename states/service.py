@@ -18,6 +18,7 @@ import audit
 from core.config import Settings, get_settings
 from core.db import next_in_counter
 from core.logging import get_logger
+from states.agency import signoff_groups
 from states.workdays import CalendarYearMissing, WorkCalendar
 from states.calendar_years import calendar_for
 from states.clock import Clock, compute_clock
@@ -64,6 +65,7 @@ class Context:
     settings: Settings
     fee_deadline: dt.date | None = None
     reasons_deadline: dt.date | None = None
+    signoff_groups: tuple[str, ...] = ()   # the agency's outcome groups that need 负责人签批
     recorded: dict[str, Any] = field(default_factory=dict)
 
 
@@ -212,7 +214,8 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     consultations = consultations_of(session, row.id)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     ctx = Context(session, row, consultations, on, actor, clock, calendar, settings,
-                  fee_deadline(row, calendar, settings), reasons_deadline(row, calendar, settings)[0])
+                  fee_deadline(row, calendar, settings), reasons_deadline(row, calendar, settings)[0],
+                  signoff_groups(session, row))
 
     from_state = row.state
     machine = RequestMachine(model=row, state_field="state")

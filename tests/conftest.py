@@ -6,6 +6,7 @@ Each PostgreSQL test gets its own schema (search_path), migrated by Alembic like
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import uuid
 
@@ -94,13 +95,14 @@ def settings(tmp_path):
 
 
 def make_user(engine, username: str, role: str = "staff", *, agency: str | None = "main",
-              unit: str | None = None, scope=None, password: str | None = None) -> str:
+              unit: str | None = None, scope=None, password: str | None = None,
+              display_name: str = "") -> str:
     """A user (no password unless given: argon2 costs ~0.15 s a hash) and a live bearer token;
     an existing user of that name just gets a new token."""
     with session_scope(engine) as session:
         if session.exec(select(User).where(User.username == username)).first() is None:
             users.add_user(session, username, role, actor="test:setup", agency=agency, unit=unit,
-                           scope=scope, password=password)
+                           scope=scope, password=password, display_name=display_name)
         _, secret = tokens.create_token(session, username, days=30, actor="test:setup")
         session.commit()
     return secret
@@ -144,6 +146,29 @@ def fire(client, request_id, event, on, expect=200, **fields) -> dict:
     response = client.post(f"/api/v1/requests/{request_id}/events/{event}", json={"on": on, **fields})
     assert response.status_code == expect, response.text
     return response.json()
+
+
+def head_of_office(client, name: str = "陈静") -> TestClient:
+    """A client logged in as the OGI office head (supervisor) whose account shows `name`."""
+    username = "head." + hashlib.sha1(name.encode()).hexdigest()[:8]
+    head = TestClient(client.app, raise_server_exceptions=False)
+    head.headers["Authorization"] = "Bearer " + make_user(client.app.state.engine, username,
+                                                          "supervisor", display_name=name)
+    return head
+
+
+def extend(client, request_id, on, *, days, reason, approved_by="陈静", expect=200) -> dict:
+    """Art 33 ¶2 as it happens: staff ask for the extension, the head approves it as themselves.
+    `expect` is the status of whichever step answers first otherwise than 200."""
+    asked = client.post(f"/api/v1/requests/{request_id}/events/request_extension",
+                        json={"on": on, "days": days, "reason": reason})
+    if asked.status_code != 200:
+        assert asked.status_code == expect, asked.text
+        return asked.json()
+    approved = head_of_office(client, approved_by).post(
+        f"/api/v1/requests/{request_id}/events/approve_extension", json={"on": on})
+    assert approved.status_code == expect, approved.text
+    return approved.json()
 
 
 def letter_of(client, request_id, kind, nth=-1) -> dict:

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from core.config import Settings
 from states.workdays import YearFileError, parse_year_file
 from states.calendar_years import recompute_open_clocks, store_year
-from tests.conftest import AGENCY, TODAY, authenticate, fire, new_request, serve
+from tests.conftest import AGENCY, TODAY, authenticate, extend, fire, new_request, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 # A made-up 2027 notice for the tests (the real one is not yet published as this is written).
@@ -140,7 +140,7 @@ def test_no_letter_is_frozen_without_its_date_an_extension_into_an_unloaded_year
     rid = new_request(client, received_on="2026-12-01")["id"]
     fire(client, rid, "register", "2026-12-01")
     fire(client, rid, "review", "2026-12-01")
-    refused = fire(client, rid, "extend", "2026-12-28", expect=422, days=10, approved_by="陈静",
+    refused = extend(client, rid, "2026-12-28", expect=422, days=10, approved_by="陈静",
                    reason="涉及多个部门")
     assert refused["detail"][0]["field"] == "on"
     assert refused["detail"][0]["rule"].startswith("the 政府信息公开申请延期答复告知书 would be issued "

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from api.app import create_app
 from states.workdays import package_years, provisional_year, statutory_holidays
 from states.calendar_years import recompute_open_clocks, store_year
-from tests.conftest import authenticate, fire, letter_of, new_request
+from tests.conftest import authenticate, extend, fire, letter_of, new_request
 
 D = dt.date
 
@@ -66,7 +66,7 @@ def test_an_extension_into_2027_is_issued_with_its_new_date_and_the_provisional_
     fire(client, rid, "register", "2026-12-01")
     r = fire(client, rid, "review", "2026-12-01")
     assert r["due_on"] == "2026-12-29" and r["due_on_provisional"] is False
-    r = fire(client, rid, "extend", "2026-12-28", days=10, approved_by="陈静", reason="涉及多个部门")
+    r = extend(client, rid, "2026-12-28", days=10, approved_by="陈静", reason="涉及多个部门")
     # 10 working days after 29 Dec: 30, 31 Dec, (1 Jan off), 4–8, 11–13 January.
     assert r["due_on"] == "2027-01-13" and r["due_on_provisional"] is True
     letter = letter_of(client, rid, "extension_notice")
@@ -90,7 +90,7 @@ def test_loading_the_official_2027_notice_recomputes_provisional_dates_and_lists
     rid = new_request(client, received_on="2026-12-31")["id"]
     fire(client, rid, "register", "2026-12-31")
     fire(client, rid, "review", "2026-12-31")
-    r = fire(client, rid, "extend", "2026-12-31", days=20, approved_by="陈静", reason="涉及多个部门")
+    r = extend(client, rid, "2026-12-31", days=20, approved_by="陈静", reason="涉及多个部门")
     # Provisional: 29 Jan + 20 working days, 5 and 8 Feb off → 2 March.
     assert (r["due_on"], r["due_on_provisional"]) == ("2027-03-02", True)
     years = {y["year"]: y for y in client.get("/api/v1/calendar/years").json()["items"]}
@@ -148,7 +148,7 @@ def test_gongkai_calendar_import_lists_the_requests_whose_due_date_moved(tmp_pat
         rid = new_request(c, received_on="2026-12-31")["id"]
         fire(c, rid, "register", "2026-12-31")
         fire(c, rid, "review", "2026-12-31")
-        fire(c, rid, "extend", "2026-12-31", days=20, approved_by="陈静", reason="涉及多个部门")
+        extend(c, rid, "2026-12-31", days=20, approved_by="陈静", reason="涉及多个部门")
     notice = tmp_path / "2027.json"
     notice.write_text(json.dumps(YEAR_2027, ensure_ascii=False), encoding="utf-8")
     env = {**os.environ, "GONGKAI_DATABASE_URL": url, "GONGKAI_TODAY": "2026-12-31"}

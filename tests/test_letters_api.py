@@ -18,7 +18,7 @@ from api.app import create_app
 from core.db import session_scope
 from replies.remedy import PRIOR_REVIEW_LAW
 from replies.service import render_files
-from tests.conftest import TODAY, authenticate, fire, new_request
+from tests.conftest import TODAY, authenticate, extend, fire, new_request
 
 
 def _letters(client, rid) -> dict:
@@ -142,7 +142,7 @@ def test_each_step_sends_its_own_notice_to_the_right_addressee(client):
     fire(client, rid, "close_consultation", "2026-03-10", consultation_id=ids["agency"], opinion="consent")
     fire(client, rid, "close_consultation", "2026-03-12", consultation_id=ids["third_party"],
          opinion="objection")
-    fire(client, rid, "extend", "2026-03-16", days=10, approved_by="陈静", reason="所需信息涉及多个部门")
+    extend(client, rid, "2026-03-16", days=10, approved_by="陈静", reason="所需信息涉及多个部门")
     fire(client, rid, "notify_fee", "2026-03-17", amount_yuan=200, basis="按件计收，每件100元",
          how_to_pay="银行转账")
     fire(client, rid, "receive_fee", "2026-03-18")

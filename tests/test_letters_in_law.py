@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.config import Settings
-from tests.conftest import TODAY, authenticate, fire, letter_of, new_request, serve
+from tests.conftest import TODAY, authenticate, extend, fire, letter_of, new_request, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,8 +81,8 @@ def test_reasonable_reasons_defer_the_reply_to_a_later_date_not_an_extension(cli
     assert "您于2026年3月10日说明了理由。经审查，您说明的理由合理，但需要调取大量档案" in deferral
     assert "本机关确定延迟答复的合理期限，将于2026年6月30日前作出答复" in deferral
     assert r["due_on_provisional"] is False and "暂定" not in deferral
-    extend = fire(client, rid, "extend", "2026-03-12", expect=422, days=5, approved_by="陈静", reason="x")
-    assert "Art 35" in extend["detail"][0]["rule"]
+    refused = extend(client, rid, "2026-03-12", expect=422, days=5, approved_by="陈静", reason="x")
+    assert "Art 35" in refused["detail"][0]["rule"]
 
 
 def test_the_art_32_notice_goes_only_to_the_overridden_third_party_and_names_only_its_part(client):

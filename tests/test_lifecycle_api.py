@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import fire, new_request, serve
+from tests.conftest import extend, fire, head_of_office, new_request, serve
 
 
 def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_history(client):
@@ -23,8 +23,10 @@ def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_
     assert closed["state"] == "reviewing"
     # (4 Mar, 11 Mar] holds 5 working days, so the due date moves 5 working days later.
     assert closed["due_on"] == "2026-04-07"  # 4–6 April is the 清明 holiday
-    ext = fire(client, rid, "extend", "2026-03-20", days=15, approved_by="政务公开办主任 陈静", reason="需要征求第三方意见")
-    assert ext["extension"] == {"days": 15, "approved_by": "政务公开办主任 陈静", "on": "2026-03-20"}
+    ext = extend(client, rid, "2026-03-20", days=15, approved_by="政务公开办主任 陈静", reason="需要征求第三方意见")
+    assert ext["extension"] == {"days": 15, "approved_by": "政务公开办主任 陈静", "on": "2026-03-20",
+                                "reason": "需要征求第三方意见"}
+    assert ext["extension_request"] is None
     assert ext["due_on"] == "2026-04-28"
     d = fire(client, rid, "decide", "2026-04-01", outcome="disclosed")
     assert d["state"] == "decided" and d["decision"]["outcome"] == "disclosed"
@@ -41,11 +43,16 @@ def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_
     # Each step that sends a letter is followed, in the same transaction, by its issue_letter.
     assert [e["event"] for e in history["events"]] == [
         "receive", "register", "issue_letter", "review", "open_consultation", "issue_letter",
-        "close_consultation", "extend", "issue_letter", "decide", "send_reply", "issue_letter",
-        "archive"]
-    assert [e["seq"] for e in history["events"]] == list(range(1, 14))
-    assert all(e["actor"] == "zhang.wei" for e in history["events"])  # the authenticated user
-    assert history["events"][7]["data"]["due_on"] == "2026-04-28"
+        "close_consultation", "request_extension", "approve_extension", "issue_letter", "decide",
+        "send_reply", "issue_letter", "archive"]
+    assert [e["seq"] for e in history["events"]] == list(range(1, 15))
+    # Each step by the authenticated user who took it: the head approved the extension.
+    assert {e["actor"] for e in history["events"]} == {"zhang.wei", "head.5dfb2623"}
+    approval = next(e for e in history["events"] if e["event"] == "approve_extension")
+    assert (approval["actor"], approval["data"]["approved_by"], approval["data"]["requested_by"]) == (
+        "head.5dfb2623", "政务公开办主任 陈静", "zhang.wei")
+    assert history["events"][7]["data"]["due_on"] == "2026-04-07"  # asked: nothing applies yet
+    assert history["events"][8]["data"]["due_on"] == "2026-04-28"  # approved: extended
 
 
 def test_a_refusal_needs_its_reason_and_counts_as_a_refusal(client):
@@ -64,7 +71,7 @@ def test_an_event_the_state_does_not_allow_is_refused_with_409_naming_state_and_
     rid = new_request(client)["id"]
     body = fire(client, rid, "decide", "2026-03-02", expect=409, outcome="disclosed")
     assert body["state"] == "received"
-    assert body["allowed_events"] == ["register", "withdraw"]
+    assert body["allowed_events"] == ["assign", "register", "withdraw"]
     assert "not allowed in state 'received'" in body["message"]
 
 
@@ -101,13 +108,20 @@ def test_extension_is_at_most_20_days_once_and_needs_the_approver(client):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    too_long = fire(client, rid, "extend", "2026-03-20", expect=422, days=21, approved_by="陈静", reason="需要征求第三方意见")
+    too_long = extend(client, rid, "2026-03-20", expect=422, days=21, approved_by="陈静", reason="需要征求第三方意见")
     assert too_long["detail"][0]["field"] == "days"
-    nobody = fire(client, rid, "extend", "2026-03-20", expect=422, days=10, approved_by=" ", reason="需要征求第三方意见")
-    assert nobody["detail"][0]["field"] == "approved_by"
-    ok = fire(client, rid, "extend", "2026-03-20", days=20, approved_by="陈静", reason="需要征求第三方意见")
+    # Staff ask; only the head approves, as themselves (no name typed in).
+    fire(client, rid, "request_extension", "2026-03-20", days=20, reason="需要征求第三方意见")
+    assert client.get(f"/api/v1/requests/{rid}").json()["due_on"] == "2026-03-30"  # not yet
+    staff_approval = client.post(f"/api/v1/requests/{rid}/events/approve_extension",
+                                 json={"on": "2026-03-20"})
+    assert staff_approval.status_code == 403
+    refused = head_of_office(client).post(f"/api/v1/requests/{rid}/events/refuse_extension",
+                                          json={"on": "2026-03-20", "reason": "可以按期答复"})
+    assert refused.status_code == 200 and refused.json()["extension_request"] is None
+    ok = extend(client, rid, "2026-03-20", days=20, approved_by="陈静", reason="需要征求第三方意见")
     assert ok["due_on"] == "2026-04-28"
-    twice = fire(client, rid, "extend", "2026-03-23", expect=422, days=1, approved_by="陈静", reason="需要征求第三方意见")
+    twice = extend(client, rid, "2026-03-23", expect=422, days=1, approved_by="陈静", reason="需要征求第三方意见")
     assert twice["detail"][0]["rule"] == "the reply period may be extended once only (Art 33)"
 
 
@@ -115,7 +129,7 @@ def test_an_extension_after_the_period_ran_out_is_refused(client):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    late = fire(client, rid, "extend", "2026-03-31", expect=422, days=5, approved_by="陈静", reason="需要征求第三方意见")
+    late = extend(client, rid, "2026-03-31", expect=422, days=5, approved_by="陈静", reason="需要征求第三方意见")
     assert late["detail"][0] == {"field": "on",
                                  "rule": "an extension must be decided before the period runs out on 2026-03-30"}
 

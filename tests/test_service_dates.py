@@ -11,7 +11,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.conftest import authenticate, fire, letter_of, new_request, serve
+from tests.conftest import authenticate, extend, fire, letter_of, new_request, serve
 from workflows.sweeps import sweep_lapses
 
 
@@ -177,7 +177,7 @@ def test_an_extension_granted_before_a_supplement_lapses_and_one_may_be_granted_
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    fire(client, rid, "extend", "2026-03-04", days=10, approved_by="陈静", reason="涉及多个部门")
+    extend(client, rid, "2026-03-04", days=10, approved_by="陈静", reason="涉及多个部门")
     r = fire(client, rid, "request_supplement", "2026-03-05", items=["请明确所需信息的年份"])
     assert r["extension"] is None
     event = client.get(f"/api/v1/requests/{rid}/history").json()["events"]
@@ -186,7 +186,7 @@ def test_an_extension_granted_before_a_supplement_lapses_and_one_may_be_granted_
     r = fire(client, rid, "receive_supplement", "2026-03-10")
     # 20 working days afresh from 10 March, not 30: 11 March … 3 April is 18, 清明, 7–8 April.
     assert r["due_on"] == "2026-04-08"
-    r = fire(client, rid, "extend", "2026-03-20", days=5, approved_by="陈静", reason="涉及多个部门")
+    r = extend(client, rid, "2026-03-20", days=5, approved_by="陈静", reason="涉及多个部门")
     assert r["due_on"] == "2026-04-15"
 
 

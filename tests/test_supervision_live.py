@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.conftest import authenticate, fire, new_request, serve
+from tests.conftest import authenticate, extend, fire, new_request, serve
 
 TODAY = dt.date(2026, 3, 25)  # a Wednesday
 
@@ -19,7 +19,7 @@ def _watched(client) -> dict[str, int]:
         ids[name] = new_request(client, received_on=received, assignee="王芳")["id"]
         fire(client, ids[name], "register", received)
     fire(client, ids["extended"], "review", "2026-03-02")
-    fire(client, ids["extended"], "extend", "2026-03-02", days=20, approved_by="李主任",
+    extend(client, ids["extended"], "2026-03-02", days=20, approved_by="李主任",
          reason="涉及多个部门，需要协调")
     fire(client, ids["consulting"], "review", "2026-03-02")
     fire(client, ids["consulting"], "open_consultation", "2026-03-02", party="third_party",
