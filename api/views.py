@@ -73,7 +73,13 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             "received_on": row.supplement_received_on},
         "extension": None if not row.extension_days else {
             "days": row.extension_days, "approved_by": row.extension_approved_by,
-            "on": row.extended_on},
+            "on": row.extended_on, "reason": row.extension_reason},
+        # asked by staff, awaiting the head's approval: not applied to the clock yet
+        "extension_request": None if row.extension_requested_days is None else {
+            "days": row.extension_requested_days, "reason": row.extension_request_reason,
+            "requested_by": row.extension_requested_by, "requested_on": row.extension_requested_on},
+        "reply_approval": None if row.reply_approved_by is None else {
+            "approved_by": row.reply_approved_by, "on": row.reply_approved_on},
         "fee": None if row.fee_notified_on is None else _fee_view(row, calendar, settings),
         "consultations": [_consultation_view(c, calendar, settings) for c in consultations],
         "decision": None if decision is None else {
