@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "supervision.read": (frozenset({"supervisor", "admin"}), "outbox and digests"),
     "supervision.act": (frozenset({"supervisor", "admin"}), "put a parked effect back"),
     "calendar.read": (frozenset(ROLES), "the working-day calendar"),
+    "reports.read": (frozenset({"legal", "supervisor"}), "the annual report's tables"),
+    "reports.publish": (frozenset({"supervisor"}), "publish a year's annual report"),
     "agencies.read": (frozenset(ROLES), "the list of agencies and their units"),
     "admin": (frozenset({"admin"}), "agencies, units, users, roles, tokens, the access log"),
     "self": (frozenset(ROLES), "one's own account: who am I, log out, own tokens"),

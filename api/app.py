@@ -16,6 +16,7 @@ from api.docs import install_docs
 from api.letters import router as letters_router
 from api.middleware import RequestContext
 from api.routes import router
+from api.reports import router as reports_router
 from api.supervision import router as supervision_router
 from api.watch import router as watch_router
 from core.config import Settings, get_settings
@@ -25,7 +26,7 @@ from core.logging import configure_logging, get_logger
 
 # Every router of the API, in order (api/matrix.py reads their routes' permissions).
 ROUTERS = (access_router, router, letters_router, supervision_router, watch_router,
-           calendar_router)
+           reports_router, calendar_router)
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:

@@ -452,3 +452,62 @@ class BulkResult(Out):
 class BulkResults(Out):
     action: str
     results: list[BulkResult]
+
+
+class ReportRow(Out):
+    label: str
+    level: int
+    values: list[int] | None = Field(description="one per column, the last the 总计; null: a heading")
+
+
+class ChallengeRow(Out):
+    label: str
+    values: list[int]
+
+
+class ChallengeTable(Out):
+    columns: list[str]
+    rows: list[ChallengeRow]
+
+
+class Correction(Out):
+    table: str
+    row: str
+    column: str
+    published: int
+    now: int
+
+
+class PublishedOut(Out):
+    by: str
+    at: dt.datetime
+
+
+class AnnualReport(Out):
+    year: int
+    format: str = Field(description="the layout: 2021 (国办公开办函〔2021〕30号) or 2019")
+    title: str
+    agencies: list[str]
+    columns: list[str]
+    table_three: list[ReportRow]
+    table_four: ChallengeTable
+    published: PublishedOut | None
+    corrections: list[Correction] = Field(description="cells whose live figure differs from the "
+                                                      "published one")
+
+
+class ChallengeOut(Out):
+    id: int
+    kind: str
+    after_reconsideration: bool
+    body: str
+    case_number: str | None
+    filed_on: dt.date
+    result: str | None
+    decided_on: dt.date | None
+    note: str | None
+    recorded_by: str
+
+
+class ChallengeList(Out):
+    items: list[ChallengeOut]

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, exists, func, or_, text, tuple_
 from sqlmodel import Session, select
 
 from core.config import Settings
+from states.errors import RuleViolation
 from states.ledger import clock_for
 from states.machine import CLOCKED_STATES
 from states.models import Consultation, Request
@@ -92,7 +93,10 @@ def _cursor(after: str | None) -> tuple[dt.date, int] | None:
     if not after:
         return None
     day, _, rid = after.partition(":")
-    return dt.date.fromisoformat(day), int(rid)
+    try:
+        return dt.date.fromisoformat(day), int(rid)
+    except ValueError:
+        raise RuleViolation("after", "the `next_after` of a page: YYYY-MM-DD:id") from None
 
 
 def overdue(session: Session, today: dt.date, calendar: WorkCalendar, f: Filters, *,
@@ -165,7 +169,9 @@ def on_time(session: Session, start: dt.date, end: dt.date,
             agency_ids: frozenset[int] | None) -> dict[int, dict]:
     """Per agency: requests replied from `start` to `end` (inclusive) and how many by their
     due date (an extension or a stop lawfully moves it; an Art 35 deferral too)."""
-    in_time = func.sum(case((Request.replied_on <= Request.due_on, 1), else_=0))
+    # No due date: the 补正 was never answered, so no reply period ran (Art 30) — not late.
+    in_time = func.sum(case((or_(Request.due_on.is_(None), Request.replied_on <= Request.due_on), 1),
+                            else_=0))
     query = select(Request.agency_id, func.count(), in_time)
     query = query.where(Request.replied_on.is_not(None), Request.replied_on >= start,
                         Request.replied_on <= end)

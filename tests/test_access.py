@@ -59,7 +59,8 @@ def test_every_cell_of_the_role_route_matrix_holds(client):
     elsewhere = {role: make_user(engine, f"{role}.zhujian", role, agency="zhujian")
                  for role in ("staff", "legal", "supervisor")}
     values = {"request_id": rid, "letter_id": 1, "fmt": "html", "event": "fly", "token_id": 1,
-              "outbox_id": 1, "digest_id": 1, "code": "main", "username": "zhang.wei"}
+              "outbox_id": 1, "digest_id": 1, "code": "main", "username": "zhang.wei",
+              "challenge_id": 1}
     checked = 0
     for cell in matrix():
         path = cell.path.format(**values)

@@ -96,3 +96,9 @@ def test_another_agencys_staff_see_none_of_it(client, settings):
     authenticate(client, "zhao.lei", "supervisor", agency=None, scope="all")
     assert client.get("/api/v1/supervision/overdue", params={"agency": "zhujian"}).json()["total"] == 0
     assert client.get("/api/v1/supervision/overdue", params={"agency": "main"}).json()["total"] == 2
+
+
+def test_a_cursor_that_is_no_date_is_a_422_naming_it(client):
+    for after in ("0155-31-94:94606", "0000-01-01:1", "2026-02-30:7"):
+        r = client.get("/api/v1/supervision/due-soon", params={"after": after})
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == "after", after
