@@ -18,7 +18,7 @@ from access.models import LoginAttempt
 from api.app import create_app
 from api.matrix import PUBLIC, matrix, matrix_markdown, unguarded
 from core.db import session_scope
-from tests.conftest import AGENCY, authenticate, fire, make_user, new_request
+from tests.conftest import AGENCY, fire, make_user, new_request
 
 ROOT = Path(__file__).resolve().parent.parent
 ZHUJIAN = {"name": "杭州市西湖区住房和城乡建设局", "abbr": "西建", "address": "杭州市西湖区文二路2号",

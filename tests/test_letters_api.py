@@ -219,7 +219,7 @@ def test_unknown_letters_and_formats_are_404s_that_say_what_is_missing(client):
     assert client.get(f"/api/v1/requests/{rid}/letters/{ack['id']}.odt").json()["detail"] == [
         {"field": "format", "rule": "one of html, docx, pdf"}]
     assert client.get(f"/api/v1/requests/{rid}/letters/999.html").status_code == 404
-    assert client.get(f"/api/v1/requests/999/letters").status_code == 404
+    assert client.get("/api/v1/requests/999/letters").status_code == 404
     no_decision = client.get(f"/api/v1/requests/{rid}/letters/draft/preview")
     assert no_decision.status_code == 422 and no_decision.json()["detail"][0]["field"] == "outcome"
     pdf_preview = client.get(f"/api/v1/requests/{rid}/letters/draft/preview", params={"format": "pdf"})
