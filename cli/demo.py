@@ -172,7 +172,6 @@ def generate_year(engine: Engine, settings: Settings, year: int, profile: Profil
         agency_id = agencies.get_agency(session, code).id
         head_name = users.get_user(session, HEAD).display_name
     plans = _plans(profile, year, calendar, rng)
-    wd = calendar.workday_after
     made = {"received": 0, "decided": 0, "open": 0}
     for i, plan in enumerate(plans, start=1):
         with session_scope(engine) as session:
@@ -183,87 +182,85 @@ def generate_year(engine: Engine, settings: Settings, year: int, profile: Profil
             session.commit()
             rid = row.id
 
-        def step(event: str, on: dt.date, actor: str = STAFF, **data):
-            with session_scope(engine) as session:
-                advance_and_issue(session, rid, event, actor, on=on, settings=settings, **data)
-                session.commit()
-
-        day = plan.received_on
-        step("register", day)
-        if plan.outcome is None:
-            made["open"] += 1
-            made["received"] += 1
-            if progress:
-                progress(1)
-            continue
-        day = wd(day, 1)
-        step("review", day)
-        if plan.outcome == "withdraw":
-            step("withdraw", wd(day, 2), reason="申请人撤回申请")
-            made["received"] += 1
-            made["decided"] += 1
-            if progress:
-                progress(1)
-            continue
-        if plan.supplement:
-            step("request_supplement", day, items=["请明确所需信息的名称或文号"])
-            _serve_latest(engine, rid, "supplement_notice", wd(day, 1), settings)
-            if plan.outcome == "other_no_supplement":
-                with session_scope(engine) as session:
-                    from states.models import Request
-                    deadline = session.get(Request, rid).supplement_deadline
-                step("decide", wd(deadline, 1), outcome="other_no_supplement")
-                step("send_reply", wd(deadline, 1))
-                made["received"] += 1
-                made["decided"] += 1
-                if progress:
-                    progress(1)
-                continue
-            day = wd(day, 4)
-            step("receive_supplement", day)
-        if plan.consultation:
-            step("open_consultation", day, party="third_party", name=f"演示第三方{i:04d}")
-            _serve_latest(engine, rid, "consultation_third_party", wd(day, 1), settings)
-            with session_scope(engine) as session:
-                from states.models import Consultation
-                c = session.exec(select(Consultation).where(Consultation.request_id == rid)).one()
-            day = wd(day, 6)
-            opinion = "objection" if plan.outcome != "disclosed" else "consent"
-            step("close_consultation", day, consultation_id=c.id, opinion=opinion)
-        with session_scope(engine) as session:
-            from states.models import Request
-            due = session.get(Request, rid).due_on
-        if plan.extension:
-            ask = min(wd(day, 1), due)
-            step("request_extension", ask, days=10, reason="所需信息涉及多个部门，需要协调")
-            step("approve_extension", ask, actor=HEAD, approved_by=head_name)
-            with session_scope(engine) as session:
-                due = session.get(Request, rid).due_on
-        if plan.late:
-            decide_on = wd(due, 3)
-        else:
-            decide_on = max(day, min(wd(day, rng.randint(2, 12)), due))
-        data = {"outcome": plan.outcome}
-        if plan.outcome in _DECISION_REASONS:
-            data["reason"] = _DECISION_REASONS[plan.outcome]
-        if plan.outcome == "partially_disclosed":
-            data["withheld_ground"] = "withheld_third_party_rights"
-        elif plan.outcome.startswith(("withheld", "not_processed", "unavailable")):
-            data.setdefault("reason", "经审查，依照条例相关规定处理")
-        if plan.outcome == "unavailable_not_this_agency":
-            data.update(responsible_agency="演示市有关部门", responsible_agency_contact="演示地址，电话0576-00000001")
-        step("decide", decide_on, **data)
-        spec = decision_spec(plan.outcome)
-        with session_scope(engine) as session:
-            parts = {p: _TEXT.get(p, "见上文") for p in required_parts(spec, {}, "电子邮件")}
-            save_draft(session, rid, STAFF, parts)
-            session.commit()
-        step("send_reply", decide_on)
+        outcome = _walk(engine, rid, i, plan, settings, calendar, rng, head_name)
         made["received"] += 1
-        made["decided"] += 1
+        made[outcome] += 1
         if progress:
             progress(1)
     return {"agency": code, "year": year, **made}
+
+
+def _walk(engine: Engine, rid: int, i: int, plan: Plan, settings: Settings, calendar,
+          rng: random.Random, head_name: str) -> str:
+    """Take one received request through its year as staff and the head would: "decided" or
+    "open" (still open at the year's end)."""
+    wd = calendar.workday_after
+
+    def step(event: str, on: dt.date, actor: str = STAFF, **data):
+        with session_scope(engine) as session:
+            advance_and_issue(session, rid, event, actor, on=on, settings=settings, **data)
+            session.commit()
+
+    day = plan.received_on
+    step("register", day)
+    if plan.outcome is None:
+        return "open"
+    day = wd(day, 1)
+    step("review", day)
+    if plan.outcome == "withdraw":
+        step("withdraw", wd(day, 2), reason="申请人撤回申请")
+        return "decided"
+    if plan.supplement:
+        step("request_supplement", day, items=["请明确所需信息的名称或文号"])
+        _serve_latest(engine, rid, "supplement_notice", wd(day, 1), settings)
+        if plan.outcome == "other_no_supplement":
+            with session_scope(engine) as session:
+                from states.models import Request
+                deadline = session.get(Request, rid).supplement_deadline
+            step("decide", wd(deadline, 1), outcome="other_no_supplement")
+            step("send_reply", wd(deadline, 1))
+            return "decided"
+        day = wd(day, 4)
+        step("receive_supplement", day)
+    if plan.consultation:
+        step("open_consultation", day, party="third_party", name=f"演示第三方{i:04d}")
+        _serve_latest(engine, rid, "consultation_third_party", wd(day, 1), settings)
+        with session_scope(engine) as session:
+            from states.models import Consultation
+            c = session.exec(select(Consultation).where(Consultation.request_id == rid)).one()
+        day = wd(day, 6)
+        opinion = "objection" if plan.outcome != "disclosed" else "consent"
+        step("close_consultation", day, consultation_id=c.id, opinion=opinion)
+    with session_scope(engine) as session:
+        from states.models import Request
+        due = session.get(Request, rid).due_on
+    if plan.extension:
+        ask = min(wd(day, 1), due)
+        step("request_extension", ask, days=10, reason="所需信息涉及多个部门，需要协调")
+        step("approve_extension", ask, actor=HEAD, approved_by=head_name)
+        with session_scope(engine) as session:
+            due = session.get(Request, rid).due_on
+    if plan.late:
+        decide_on = wd(due, 3)
+    else:
+        decide_on = max(day, min(wd(day, rng.randint(2, 12)), due))
+    data = {"outcome": plan.outcome}
+    if plan.outcome in _DECISION_REASONS:
+        data["reason"] = _DECISION_REASONS[plan.outcome]
+    if plan.outcome == "partially_disclosed":
+        data["withheld_ground"] = "withheld_third_party_rights"
+    elif plan.outcome.startswith(("withheld", "not_processed", "unavailable")):
+        data.setdefault("reason", "经审查，依照条例相关规定处理")
+    if plan.outcome == "unavailable_not_this_agency":
+        data.update(responsible_agency="演示市有关部门", responsible_agency_contact="演示地址，电话0576-00000001")
+    step("decide", decide_on, **data)
+    spec = decision_spec(plan.outcome)
+    with session_scope(engine) as session:
+        parts = {p: _TEXT.get(p, "见上文") for p in required_parts(spec, {}, "电子邮件")}
+        save_draft(session, rid, STAFF, parts)
+        session.commit()
+    step("send_reply", decide_on)
+    return "decided"
 
 
 def _serve_latest(engine: Engine, rid: int, kind: str, served_on: dt.date, settings: Settings) -> None:

@@ -102,10 +102,15 @@ def _cursor(after: str | None) -> tuple[dt.date, int] | None:
 def overdue(session: Session, today: dt.date, calendar: WorkCalendar, f: Filters, *,
             limit: int = 50, after: str | None = None) -> Page:
     """Overdue today, the latest first (oldest due date), keyset-paginated by (due_on, id)."""
-    base = _filtered(select(Request), f).where(Request.due_on < today)
     total = session.exec(_filtered(select(func.count()).select_from(Request), f)
                          .where(Request.due_on < today)).one()
-    query = base
+    query = _filtered(select(Request), f).where(Request.due_on < today)
+    return _keyset_page(session, query, total, today, calendar, limit, after)
+
+
+def _keyset_page(session: Session, query, total: int, today: dt.date, calendar: WorkCalendar,
+                 limit: int, after: str | None) -> Page:
+    """One page in (due_on, id) order after the cursor, and the cursor of the next."""
     cursor = _cursor(after)
     if cursor:
         query = query.where(tuple_(Request.due_on, Request.id) > tuple_(*cursor))
@@ -134,14 +139,7 @@ def due_soon(session: Session, today: dt.date, calendar: WorkCalendar, settings:
     total = session.exec(_filtered(select(func.count()).select_from(Request), f)
                          .where(window)).one() - len(stopped_ids)
     query = base.where(Request.id.not_in(stopped_ids)) if stopped_ids else base
-    cursor = _cursor(after)
-    if cursor:
-        query = query.where(tuple_(Request.due_on, Request.id) > tuple_(*cursor))
-    rows = session.exec(query.order_by(Request.due_on, Request.id).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = f"{rows[-1].due_on.isoformat()}:{rows[-1].id}" if more else None
-    return Page([_item(r, today, calendar) for r in rows], total, nxt)
+    return _keyset_page(session, query, total, today, calendar, limit, after)
 
 
 def counts(session: Session, today: dt.date, calendar: WorkCalendar, settings: Settings,
