@@ -118,10 +118,12 @@ def record_service(request_id: RowId, letter_id: RowId, body: ServiceBody, sessi
 
 
 @router.put("/draft", response_model=DraftOut)
-def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, user: ScopedActor):
+def put_draft(request_id: RowId, body: DraftBody, session: SessionDep, user: ScopedActor,
+              http: HttpRequest):
     row = visible_request(session, user, request_id)
     parts = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    letters.save_draft(session, row.id, user.actor, parts, expected_version=body.expected_version)
+    letters.save_draft(session, row.id, user.actor, parts, expected_version=body.expected_version,
+                       today=http.app.state.settings.today())
     session.commit()
     return _draft_view(session, row)
 

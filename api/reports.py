@@ -83,17 +83,16 @@ def get_annual(session: SessionDep, http: HttpRequest, user: ReportReader, year:
         PublishedReport.agencies == key, PublishedReport.year == year,
         PublishedReport.layout == layout)).first()
     title = _title(agencies, year)
-    if format == "html":
-        return Response(to_html(live, title), media_type="text/html; charset=utf-8")
+    changed = corrections(json.loads(published.figures), live) if published is not None else []
+    if format == "html":  # the figures as they are now, and what changed since publishing
+        return Response(to_html(live, title, changed), media_type="text/html; charset=utf-8")
     if format == "xlsx":
-        return Response(to_xlsx(live, title), media_type=XLSX, headers={
+        return Response(to_xlsx(live, title, changed), media_type=XLSX, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(title)}.xlsx"})
     body = {**live, "title": title, "agencies": [a.code for a in agencies],
-            "published": None, "corrections": []}
+            "published": None, "corrections": changed}
     if published is not None:
-        figures = json.loads(published.figures)
         body["published"] = {"by": published.published_by, "at": published.published_at}
-        body["corrections"] = corrections(figures, live)
     return body
 
 

@@ -164,6 +164,11 @@ def bulk(body: BulkBody, session: SessionDep, http: HttpRequest, user: Approver)
             status = (404 if isinstance(exc, RequestNotFound) else
                       409 if isinstance(exc, (EventNotAllowed, ConcurrentChange)) else 422)
             results.append({"id": rid, "status": status, "state": None, "error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 — the ones done stay done: say which was not
+            session.rollback()
+            log.error("bulk_item_failed", request_id=rid, exc_info=exc)
+            results.append({"id": rid, "status": 500, "state": None,
+                            "error": "internal error; this request was not changed"})
     log.info("bulk_action", action=body.action, actor=user.actor,
              done=sum(r["status"] == 200 for r in results), refused=sum(r["status"] != 200 for r in results))
     return {"action": body.action, "results": results}

@@ -197,8 +197,11 @@ def _walk(engine: Engine, rid: int, i: int, plan: Plan, settings: Settings, cale
     wd = calendar.workday_after
 
     def step(event: str, on: dt.date, actor: str = STAFF, **data):
+        # Each step happens on its day, as it would have in that year (approvals are dated
+        # the day they are given).
+        then = settings.model_copy(update={"today_override": on})
         with session_scope(engine) as session:
-            advance_and_issue(session, rid, event, actor, on=on, settings=settings, **data)
+            advance_and_issue(session, rid, event, actor, on=on, settings=then, **data)
             session.commit()
 
     day = plan.received_on

@@ -127,8 +127,10 @@ def demo(year: int = typer.Option(..., help="the calendar year to fill"),
         typer.echo(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}", err=True)
         raise typer.Exit(2)
     settings = get_settings()
-    if not 2008 <= year <= settings.today().year:
-        typer.echo(f"--year: from 2008 to this year ({settings.today().year})", err=True)
+    first, last = settings.earliest_received_on.year + 1, settings.today().year - 1
+    if not first <= year <= last:
+        # A whole past year: its days lie after the earliest receipt date and before today.
+        typer.echo(f"--year: a finished year from {first} to {last}", err=True)
         raise typer.Exit(2)
     chosen = PROFILES[profile] if profile else scaled(count)
     upgrade()

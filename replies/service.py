@@ -238,7 +238,7 @@ def advance_and_issue(session: Session, request_id: int, event: str, actor: str,
 
 
 def save_draft(session: Session, request_id: int, actor: str, parts: dict,
-               expected_version: int | None = None) -> LetterDraft:
+               expected_version: int | None = None, today: dt.date | None = None) -> LetterDraft:
     """Staff write the free parts of the decision letter; allowed until send_reply freezes it.
     Under the request's row lock, like the one door: a save and a send_reply never interleave,
     and two saves with one `expected_version` have one winner."""
@@ -249,6 +249,14 @@ def save_draft(session: Session, request_id: int, actor: str, parts: dict,
     unknown = set(parts) - set(DRAFT_PARTS)
     if unknown:
         raise RuleViolation(sorted(unknown)[0], f"not a part staff write; one of {', '.join(DRAFT_PARTS)}")
+    if row.reply_approved_by:
+        # The head signed the text as it was: a changed draft needs signing again.
+        record_fact(session, row.id, "reply_approval_withdrawn", actor,
+                    on=today or get_settings().today(),
+                    data={"approved_by": row.reply_approved_by, "approved_on": row.reply_approved_on,
+                          "why": "the draft changed after the sign-off"})
+        row.reply_approved_by = row.reply_approved_on = None
+        session.add(row)
     draft = session.exec(select(LetterDraft).where(LetterDraft.request_id == request_id,
                                                    LetterDraft.kind == "decision")
                          .execution_options(populate_existing=True)).first()

@@ -108,10 +108,17 @@ def table_three(session: Session, year: int, agency_ids: list[int] | None,
     rows = [Row("一、本年新收政府信息公开申请数量", _by_kind(new)),
             Row("二、上年结转政府信息公开申请数量", _by_kind(carried_in)),
             Row("三、本年度办理结果", None)]  # a heading, no figures
-    for label, group, item in _rows_for(fmt):
-        rows.append(Row(label, _by_kind(cells.get((group, item), {}).items()), 1 if item == 0 else 2))
-    groups = [r.values for r in rows if r.level == 1]
-    rows.append(Row("（七）总计", [sum(column) for column in zip(*groups)], 1))
+    leaves = []
+    rows_for = _rows_for(fmt)
+    for n, (label, group, item) in enumerate(rows_for):
+        has_items = n + 1 < len(rows_for) and rows_for[n + 1][1] == group and rows_for[n + 1][2]
+        if item == 0 and has_items:
+            rows.append(Row(label, None, 1))  # (三)–(六): a heading, no subtotal row
+            continue
+        values = _by_kind(cells.get((group, item), {}).items())
+        leaves.append(values)
+        rows.append(Row(label, values, 1 if item == 0 else 2))
+    rows.append(Row("（七）总计", [sum(column) for column in zip(*leaves)], 1))  # the leaf rows
     rows.append(Row("四、结转下年度继续办理", _by_kind(carried_out)))
     check(rows)
     return rows

@@ -28,7 +28,16 @@ def _four_flat(report: dict) -> list[int]:
     return [v for label in CHALLENGE_ROWS for v in rows[label]]
 
 
-def to_html(report: dict, title: str) -> str:
+def _corrections_html(items: list[dict]) -> list[str]:
+    e = html.escape
+    out = ["<h2>更正情况（公布后变动的数据）</h2><table><tr><th>表</th><th>项目</th><th>列</th>"
+           "<th>公布数</th><th>现数</th></tr>"]
+    out += [f"<tr><td>{e(c['table'])}</td><td>{e(c['row'])}</td><td>{e(c['column'])}</td>"
+            f"<td class=\"n\">{c['published']}</td><td class=\"n\">{c['now']}</td></tr>" for c in items]
+    return out + ["</table>"]
+
+
+def to_html(report: dict, title: str, corrections: list[dict] | None = None) -> str:
     e = html.escape
     out = ["<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
            f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
@@ -50,11 +59,14 @@ def to_html(report: dict, title: str) -> str:
     out.append("<tr><th colspan=\"5\">未经复议直接起诉</th><th colspan=\"5\">复议后起诉</th></tr>")
     out.append("<tr>" + "".join(f"<th>{c}</th>" for c in CHALLENGE_RESULTS * 3) + "</tr>")
     out.append("<tr>" + "".join(f"<td class=\"n\">{v}</td>" for v in _four_flat(report)) + "</tr>")
-    out.append("</table></body></html>")
+    out.append("</table>")
+    if corrections:
+        out += _corrections_html(corrections)
+    out.append("</body></html>")
     return "\n".join(out)
 
 
-def to_xlsx(report: dict, title: str) -> bytes:
+def to_xlsx(report: dict, title: str, corrections: list[dict] | None = None) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
 
@@ -109,6 +121,11 @@ def to_xlsx(report: dict, title: str) -> bytes:
     for row in four.iter_rows(min_row=2, max_row=5, min_col=1, max_col=15):
         for cell in row:
             cell.border, cell.alignment = box, center
+    if corrections:
+        sheet = book.create_sheet("更正")
+        sheet.append(["表", "项目", "列", "公布数", "现数"])
+        for c in corrections:
+            sheet.append([c["table"], c["row"], c["column"], c["published"], c["now"]])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

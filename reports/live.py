@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from core.config import Settings
 from states.errors import RuleViolation
 from states.ledger import clock_for
-from states.machine import CLOCKED_STATES
+from states.machine import CLOCKED_STATES, OPEN_STATES
 from states.models import Consultation, Request
 from states.workdays import CalendarYearMissing, WorkCalendar
 
@@ -64,7 +64,11 @@ def _open_stop():
 
 def due_soon_limit(today: dt.date, calendar: WorkCalendar, days: int) -> dt.date:
     """Due before this day: at most `days` working days left today."""
-    return calendar.workday_after(today, days + 1)
+    try:
+        return calendar.workday_after(today, days + 1)
+    except CalendarYearMissing as missing:
+        raise RuleViolation("calendar", f"{missing}: load that year's notice (gongkai calendar "
+                            "import) to count the days left") from None
 
 
 @dataclass
@@ -152,7 +156,10 @@ def counts(session: Session, today: dt.date, calendar: WorkCalendar, settings: S
         for agency_id, n in session.exec(query.group_by(Request.agency_id)).all():
             out.setdefault(agency_id, {"open": 0, "overdue": 0, "due_soon": 0})[key] = n
 
-    add("open", _filtered(select(Request.agency_id, func.count()), f))
+    open_query = select(Request.agency_id, func.count()).where(Request.state.in_(OPEN_STATES))
+    if agency_ids is not None:
+        open_query = open_query.where(Request.agency_id.in_(sorted(agency_ids)))
+    add("open", open_query)  # every open request, a 补正 awaited included
     add("overdue", _filtered(select(Request.agency_id, func.count()), f).where(Request.due_on < today))
     window = and_(Request.due_on >= today,
                   Request.due_on < due_soon_limit(today, calendar, settings.due_soon_days))

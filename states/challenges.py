@@ -50,13 +50,15 @@ def record_challenge(session: Session, request_id: int, *, kind: str, filed_on: 
                      case_number: str | None = None, note: str | None = None) -> LegalChallenge:
     """A 行政复议 or 行政诉讼 filed against the request's reply. Caller commits."""
     row = lock_request(session, request_id)
-    if row.replied_on is None:
-        raise RuleViolation("request", "a 行政复议 or 行政诉讼 is brought against a reply: this request "
-                            "has none yet")
+    # Against the reply, or against no reply once the period ran out (不作为).
+    since = row.replied_on or (row.due_on + dt.timedelta(days=1) if row.due_on else None)
+    if since is None or since > today:
+        raise RuleViolation("request", "a 行政复议 or 行政诉讼 is brought against a reply, or against "
+                            "no reply once the period has run out: neither is the case yet")
     if kind not in KINDS:
         raise RuleViolation("kind", f"one of {', '.join(KINDS)}")
-    if not row.replied_on <= filed_on <= today:
-        raise RuleViolation("filed_on", f"between the reply ({row.replied_on}) and today ({today})")
+    if not since <= filed_on <= today:
+        raise RuleViolation("filed_on", f"between {since} and today ({today})")
     if after_reconsideration:
         if kind != "lawsuit":
             raise RuleViolation("after_reconsideration", "only a lawsuit follows a 行政复议")

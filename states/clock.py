@@ -134,12 +134,28 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
             clock.explanation_en.append(
                 f"{REPLY_DAYS} working days from {start.isoformat()} (request received)")
 
+        # A stop holds the clock only if it began while the period still ran: a consultation
+        # opened (or a fee notice sent) after the due date excuses no lateness.
+        stops, late = [], []
+        for s in sorted(ledger.stops, key=lambda s: s.start):
+            held = sum(calendar.workdays_between(a, b) for a, b in merge_stops(
+                [(max(x.start, start), x.effective_end) for x in stops]))
+            due_then = calendar.workday_after(start, REPLY_DAYS + held + ledger.extension_days)
+            if ledger.deferred_to is not None:
+                due_then = max(due_then, ledger.deferred_to)
+            (late if s.start > due_then else stops).append(s)
+            if s.start > due_then:
+                clock.explanation_zh.append(
+                    f"{s.start.isoformat()}{s.label_zh}时答复期限已于{due_then.isoformat()}届满，不予扣除")
+                clock.explanation_en.append(
+                    f"the stop from {s.start.isoformat()} began after the period ran out on "
+                    f"{due_then.isoformat()}: not counted")
         # Only the part of a stop after the clock's start can hold it back.
-        periods = [(max(s.start, start), s.effective_end) for s in ledger.stops]
+        periods = [(max(s.start, start), s.effective_end) for s in stops]
         merged = merge_stops(periods)
         stopped = sum(calendar.workdays_between(a, b) for a, b in merged)
         clock.stopped_workdays = stopped
-        for s in sorted(ledger.stops, key=lambda s: s.start):
+        for s in stops:
             end = s.effective_end
             days = calendar.workdays_between(max(s.start, start), end)
             if s.end is None:
@@ -180,7 +196,7 @@ def compute_clock(ledger: Ledger, calendar: WorkCalendar) -> Clock:
                 f"申请人说明的理由合理，依照条例第三十五条确定延迟答复期限至{ledger.deferred_to.isoformat()}")
             clock.explanation_en.append(
                 f"Art 35: reasons accepted, reply deferred to {ledger.deferred_to.isoformat()}")
-        open_stops = [s for s in ledger.stops if s.end is None]
+        open_stops = [s for s in stops if s.end is None]
         if open_stops:
             since = min(s.start for s in open_stops)
             bound = max(s.bound for s in open_stops)

@@ -63,6 +63,13 @@ def _drop_pending_extension(ctx, why: str | None) -> None:
     row.extension_requested_on = row.extension_request_reason = None
 
 
+def _given_today(ctx) -> None:
+    """An approval is dated the day the head gives it: a date in the past would let an extension
+    be approved after the period ran out, or a sign-off predate the text it signs."""
+    today = ctx.settings.today()
+    _require(ctx.on == today, "on", f"an approval is dated the day it is given ({today})")
+
+
 def _require(cond: bool, field: str, rule: str) -> None:
     if not cond:
         raise RuleViolation(field, rule)
@@ -236,6 +243,7 @@ class RequestMachine(StateChart):
 
     def before_withdraw(self, ctx, data):
         _record_decision(ctx, "other", data.get("reason") or "申请人撤回申请", {})
+        _drop_pending_extension(ctx, "extension_request_moot")
 
     def before_send_reply(self, ctx, data):
         ctx.row.replied_on = ctx.on
@@ -312,6 +320,7 @@ class RequestMachine(StateChart):
     def check_approve_extension(self, ctx, data):
         _require(ctx.row.extension_requested_days is not None, "event",
                  "no extension is asked (request_extension first)")
+        _given_today(ctx)
         self._check_extensible(ctx)
         _require(bool((data.get("approved_by") or "").strip()), "approved_by",
                  "the head of the OGI office who approves it (Art 33)")
@@ -324,6 +333,7 @@ class RequestMachine(StateChart):
         _require(bool((data.get("assignee") or "").strip()), "assignee", "name who handles it")
 
     def check_approve_reply(self, ctx, data):
+        _given_today(ctx)
         _require(bool((data.get("approved_by") or "").strip()), "approved_by",
                  "the head who signs the reply off")
         _require(ctx.row.reply_approved_by is None, "event",

@@ -44,7 +44,7 @@ SIDE_EFFECTS: dict[str, list[str]] = {
 # Audit events that record a fact about a request without moving it (see `record_fact`).
 FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock", "deliver_reply",
                "export_archive", "flag_deadline", "record_service", "reveal_id_number",
-               "record_challenge", "record_challenge_result")
+               "record_challenge", "record_challenge_result", "reply_approval_withdrawn")
 # The periods a letter's service date starts (what `record_service` moves).
 SERVICE_PERIODS = ("supplement", "consultation", "fee", "reasons")
 

@@ -165,8 +165,13 @@ def extend(client, request_id, on, *, days, reason, approved_by="陈静", expect
     if asked.status_code != 200:
         assert asked.status_code == expect, asked.text
         return asked.json()
-    approved = head_of_office(client, approved_by).post(
-        f"/api/v1/requests/{request_id}/events/approve_extension", json={"on": on})
+    settings = client.app.state.settings
+    pinned, settings.today_override = settings.today_override, dt.date.fromisoformat(on)
+    try:  # an approval is dated the day it is given: the head approves on `on`
+        approved = head_of_office(client, approved_by).post(
+            f"/api/v1/requests/{request_id}/events/approve_extension", json={"on": on})
+    finally:
+        settings.today_override = pinned
     assert approved.status_code == expect, approved.text
     return approved.json()
 

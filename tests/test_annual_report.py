@@ -27,9 +27,21 @@ def test_the_linhai_2020_report_comes_back_exactly_in_json_html_and_xlsx(linhai)
     assert report["columns"] == ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
     assert rows["一、本年新收政府信息公开申请数量"] == [239, 2, 2, 0, 1, 4, 248]
     assert rows["二、上年结转政府信息公开申请数量"] == [0, 0, 0, 0, 0, 0, 0]
-    assert [rows[g][-1] for g in ("（一）予以公开", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
-                                  "（三）不予公开", "（四）无法提供", "（五）不予处理", "（六）其他处理")] == [
-        115, 33, 11, 64, 7, 8]
+    # (三)–(六) are headings over their items (no subtotal rows in the official layout).
+    labels = [r["label"] for r in report["table_three"]]
+    groups = {}
+    for label in ("（一）予以公开", "（二）部分公开（区分处理的，只计这一情形，不计其他情形）",
+                  "（三）不予公开", "（四）无法提供", "（五）不予处理", "（六）其他处理"):
+        at = labels.index(label)
+        items = [r for r in report["table_three"][at + 1:] if r["level"] == 2]
+        following = []
+        for r in report["table_three"][at + 1:]:
+            if r["level"] != 2:
+                break
+            following.append(r["values"][-1])
+        groups[label] = rows[label][-1] if rows[label] is not None else sum(following)
+        assert (rows[label] is None) == bool(following) and items is not None
+    assert list(groups.values()) == [115, 33, 11, 64, 7, 8]
     assert rows["（七）总计"][-1] == 238 and rows["四、结转下年度继续办理"][-1] == 10
     assert rows["1.本机关不掌握相关政府信息"][-1] == 50  # not held, and not this agency's (Art 36(5))
     assert rows["3.其他"][-1] == 3  # the withdrawn ones
@@ -39,8 +51,9 @@ def test_the_linhai_2020_report_comes_back_exactly_in_json_html_and_xlsx(linhai)
     # The 2019 layout: （六）其他处理 is one row with no items.
     old = linhai.get("/api/v1/reports/annual", params={"year": 2020, "agency": "linhai",
                                                        "layout": "2019"}).json()
-    labels = [r["label"] for r in old["table_three"]]
-    assert "（六）其他处理" in labels and "3.其他" not in labels
+    old_labels = [r["label"] for r in old["table_three"]]
+    assert "（六）其他处理" in old_labels and "3.其他" not in old_labels
+    assert {r["label"]: r["values"] for r in old["table_three"]}["（六）其他处理"][-1] == 8
     # The next year starts with the 10 carried over.
     rows_2021 = {r["label"]: r["values"] for r in linhai.get("/api/v1/reports/annual", params={
         "year": 2021, "agency": "linhai"}).json()["table_three"]}
@@ -107,5 +120,7 @@ def test_a_published_year_lists_later_changes_as_corrections(client, settings):
     report = client.get("/api/v1/reports/annual", params={"year": 2025}).json()
     assert report["published"]["by"] == "li.na"
     changed = {(c["row"], c["column"]): (c["published"], c["now"]) for c in report["corrections"]}
-    assert changed[("（四）无法提供", "总计")] == (0, 1)
+    assert changed[("1.本机关不掌握相关政府信息", "总计")] == (0, 1)
+    page = client.get("/api/v1/reports/annual", params={"year": 2025, "format": "html"}).text
+    assert "更正情况" in page and "1.本机关不掌握相关政府信息" in page
     assert changed[("四、结转下年度继续办理", "总计")] == (1, 0)

@@ -4,6 +4,8 @@ of a reply; the head's bulk actions go through the one door, one audit event per
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.conftest import fire, head_of_office, make_user, new_request
 from tests.test_access import _add_agency, _as
 
@@ -15,7 +17,7 @@ def _reviewing(client, received_on="2026-03-02") -> int:
     return rid
 
 
-def test_an_extension_applies_only_once_the_head_approves_it_as_themselves(client):
+def test_an_extension_applies_only_once_the_head_approves_it_as_themselves(client, settings):
     rid = _reviewing(client)
     asked = fire(client, rid, "request_extension", "2026-03-20", days=10, reason="涉及多个部门，需要协调")
     assert asked["due_on"] == "2026-03-30" and asked["extension"] is None
@@ -32,6 +34,9 @@ def test_an_extension_applies_only_once_the_head_approves_it_as_themselves(clien
     assert elsewhere.post(f"/api/v1/requests/{rid}/events/approve_extension",
                           json={"on": "2026-03-20"}).status_code == 404
     head = head_of_office(client, "政务公开办主任 陈静")
+    settings.today_override = dt.date(2026, 3, 23)  # the day the head approves
+    backdated = head.post(f"/api/v1/requests/{rid}/events/approve_extension", json={"on": "2026-03-20"})
+    assert backdated.status_code == 422 and backdated.json()["detail"][0]["field"] == "on"
     approved = head.post(f"/api/v1/requests/{rid}/events/approve_extension",
                          json={"on": "2026-03-23", "approved_by": "someone else"})
     assert approved.status_code == 422  # the approver is the logged-in head, never typed in
@@ -65,7 +70,8 @@ def test_an_extension_asked_before_a_supplement_lapses_with_it(client):
     assert event["data"]["extension_request_lapsed"]["requested_by"] == "zhang.wei"
 
 
-def test_an_agency_may_require_the_heads_sign_off_before_a_refusal_is_sent(client):
+def test_an_agency_may_require_the_heads_sign_off_before_a_refusal_is_sent(client, settings):
+    settings.today_override = dt.date(2026, 3, 6)
     admin = _as(client, make_user(client.app.state.engine, "root", "admin", scope="all"))
     assert admin.patch("/api/v1/agencies/main", json={"reply_signoff": "不予公开，部分公开"}).json()[
         "reply_signoff"] == "不予公开,部分公开"
@@ -82,6 +88,12 @@ def test_an_agency_may_require_the_heads_sign_off_before_a_refusal_is_sent(clien
     head = head_of_office(client)
     signed = head.post(f"/api/v1/requests/{rid}/events/approve_reply", json={"on": "2026-03-06"})
     assert signed.json()["reply_approval"] == {"approved_by": "陈静", "on": "2026-03-06"}
+    # A draft changed after the sign-off withdraws it: the head signs the text that is sent.
+    client.put(f"/api/v1/requests/{rid}/letters/draft", json={"findings": "经重新审查"})
+    assert client.get(f"/api/v1/requests/{rid}").json()["reply_approval"] is None
+    events = [e["event"] for e in client.get(f"/api/v1/requests/{rid}/history").json()["events"]]
+    assert events[-1] == "reply_approval_withdrawn"
+    head.post(f"/api/v1/requests/{rid}/events/approve_reply", json={"on": "2026-03-06"})
     # Revising the decision withdraws the sign-off: the head signs what is sent.
     fire(client, rid, "decide", "2026-03-06", outcome="withheld_internal_affairs",
          reason="所申请信息为本机关内部人事管理信息")
@@ -96,7 +108,7 @@ def test_an_agency_may_require_the_heads_sign_off_before_a_refusal_is_sent(clien
     assert fire(client, other, "send_reply", "2026-03-06")["state"] == "replied"
 
 
-def test_the_heads_bulk_actions_go_through_the_one_door_one_event_each(client):
+def test_the_heads_bulk_actions_go_through_the_one_door_one_event_each(client, settings):
     ids = [_reviewing(client) for _ in range(3)]
     for rid in ids[:2]:
         fire(client, rid, "request_extension", "2026-03-20", days=5, reason="涉及多个部门")
@@ -104,6 +116,7 @@ def test_the_heads_bulk_actions_go_through_the_one_door_one_event_each(client):
     theirs = _as(client, make_user(client.app.state.engine, "chen.jing", "staff", agency="zhujian"))
     foreign = new_request(theirs)["id"]
     head = head_of_office(client)
+    settings.today_override = dt.date(2026, 3, 23)
     staff = client.post("/api/v1/supervision/bulk", json={
         "action": "assign", "request_ids": ids, "on": "2026-03-20", "assignee": "王芳"})
     assert staff.status_code == 403

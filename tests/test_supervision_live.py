@@ -102,3 +102,15 @@ def test_a_cursor_that_is_no_date_is_a_422_naming_it(client):
     for after in ("0155-31-94:94606", "0000-01-01:1", "2026-02-30:7"):
         r = client.get("/api/v1/supervision/due-soon", params={"after": after})
         assert r.status_code == 422 and r.json()["detail"][0]["field"] == "after", after
+
+
+def test_a_consultation_opened_after_the_due_date_excuses_no_lateness(client, settings):
+    settings.today_override = TODAY
+    rid = new_request(client, received_on="2026-01-05")["id"]  # due 2 February
+    fire(client, rid, "register", "2026-01-05")
+    fire(client, rid, "review", "2026-01-05")
+    view = fire(client, rid, "open_consultation", "2026-03-02", party="third_party", name="某公司")
+    assert (view["overdue"], view["stopped"], view["due_on"]) == (True, False, "2026-02-02")
+    assert "不予扣除" in client.get(f"/api/v1/requests/{rid}").json()["clock"]["explanation_zh"]
+    [item] = client.get("/api/v1/supervision/overdue").json()["items"]
+    assert (item["id"], item["days_left"]) == (rid, view["days_left"])
