@@ -16,7 +16,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from sqlalchemy import Engine
 
 from core.config import Settings, get_settings
-from core.db import get_engine
+from core.db import get_engine, refresh_statistics
 from core.logging import get_logger
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
 from workflows.effects import EFFECTS
@@ -105,6 +105,7 @@ async def sweep_deadlines(today: dt.date | None = None) -> dict:
     flags = flag_deadlines(engine, today, settings)
     digests = build_digests(engine, today, settings)
     mailed = mail_digests(engine, today, settings)
+    refresh_statistics(engine)  # nightly: SQLite's planner needs them for the live lists
     summary = {"today": today.isoformat(), "closed": closed, "failed": failed,
                "due_soon": flags.due_soon, "overdue": flags.overdue, "cleared": flags.cleared,
                "digests": [d.id for d in digests], "mailed": mailed,
