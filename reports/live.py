@@ -9,6 +9,7 @@ few candidates that have an open stop (a consultation, a fee) — those are chec
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, exists, func, or_, text, tuple_
@@ -18,7 +19,7 @@ from core.config import Settings
 from states.errors import RuleViolation
 from states.clock import compute_clock
 from states.ledger import ledger_of
-from states.machine import CLOCKED_STATES, OPEN_STATES
+from states.machine import CLOCKED_STATES
 from states.models import Consultation, Request
 from states.workdays import CalendarYearMissing, WorkCalendar
 
@@ -168,10 +169,16 @@ def counts(session: Session, today: dt.date, calendar: WorkCalendar, settings: S
         for agency_id, n in session.exec(query.group_by(Request.agency_id)).all():
             out.setdefault(agency_id, {"open": 0, "overdue": 0, "due_soon": 0})[key] = n
 
-    open_query = select(Request.agency_id, func.count()).where(Request.state.in_(OPEN_STATES))
+    add("open", _filtered(select(Request.agency_id, func.count()), f))
+    # …and those awaiting a 补正 (open, no clock): counted apart so each count keeps its index
+    # (one IN over every open state made SQLite scan the table: 1M requests, 90 ms → 3.6 s).
+    # Counted here, not with GROUP BY: SQLite would group along ix_request_agency_received and
+    # read the whole table (1M requests: 2.6 s) instead of the few rows of ix_request_state.
+    awaiting = select(Request.agency_id).where(Request.state == "awaiting_supplement")
     if agency_ids is not None:
-        open_query = open_query.where(Request.agency_id.in_(sorted(agency_ids)))
-    add("open", open_query)  # every open request, a 补正 awaited included
+        awaiting = awaiting.where(Request.agency_id.in_(sorted(agency_ids)))
+    for agency_id, n in Counter(session.exec(awaiting).all()).items():
+        out.setdefault(agency_id, {"open": 0, "overdue": 0, "due_soon": 0})["open"] += n
     add("overdue", _filtered(select(Request.agency_id, func.count()), f).where(Request.due_on < today))
     window = and_(Request.due_on >= today,
                   Request.due_on < due_soon_limit(today, calendar, settings.due_soon_days))
