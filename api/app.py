@@ -44,10 +44,34 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     install_docs(app)
     for each in ROUTERS:
         app.include_router(each)
+    _declare_bearer(app)
     # Pure ASGI: request id, body size limit, JSON 500 inside the app (see api/middleware.py).
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
 
     return app
+
+
+def _declare_bearer(app: FastAPI) -> None:
+    """The OpenAPI names the bearer token on every route but the public ones, so /docs offers
+    "Authorize" and its "Try it out" calls carry the token."""
+    from api.matrix import PUBLIC
+
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "gongkai tokens create NAME, or POST /api/v1/auth/tokens"}}
+            for path, operations in schema.get("paths", {}).items():
+                for method, operation in operations.items():
+                    if (method.upper(), path) not in PUBLIC:
+                        operation["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _bootstrap_agency(app: FastAPI) -> None:

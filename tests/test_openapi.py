@@ -36,3 +36,13 @@ def test_letter_downloads_and_previews_are_documented_as_files_not_json(client):
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
     preview = spec["paths"]["/api/v1/requests/{request_id}/letters/draft/preview"]["get"]
     assert "application/json" not in preview["responses"]["200"]["content"]
+
+
+def test_every_route_but_the_public_ones_declares_the_bearer_token(client):
+    """So /docs offers "Authorize" and its "Try it out" calls carry the token."""
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "gongkai tokens create NAME, or POST /api/v1/auth/tokens"}
+    public = {(m, p) for p, ops in spec["paths"].items() for m, op in ops.items() if "security" not in op}
+    assert public == {("post", "/api/v1/auth/login"), ("get", "/api/v1/health")}
