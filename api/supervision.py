@@ -12,8 +12,8 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from access.models import Agency
-from access.policy import Principal
 from api.deps import SessionDep, SupervisionActor, SupervisionReader
+from api.routes import in_scope
 from api.responses import DigestFull, DigestList, OutboxOut, OutboxPage
 from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId
 from core.logging import get_logger
@@ -36,18 +36,14 @@ def _outbox_view(row: Outbox, number: str) -> dict:
             "last_error": row.last_error, "payload": json.loads(row.payload)}
 
 
-def _scoped(query, user: Principal):
-    return query if user.agency_ids is None else query.where(Request.agency_id.in_(sorted(user.agency_ids)))
-
-
 @router.get("/outbox", response_model=OutboxPage)
 def list_outbox(session: SessionDep, user: SupervisionReader,
                 status: Annotated[str | None, Query(pattern=OUTBOX_STATUSES)] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
                 offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0):
     """Side effects of the requests of the user's agencies: pending, claimed, done or parked."""
-    query = _scoped(select(Outbox, Request.number).join(Request, Request.id == Outbox.request_id), user)
-    count = _scoped(select(func.count()).select_from(Outbox).join(Request, Request.id == Outbox.request_id),
+    query = in_scope(select(Outbox, Request.number).join(Request, Request.id == Outbox.request_id), user)
+    count = in_scope(select(func.count()).select_from(Outbox).join(Request, Request.id == Outbox.request_id),
                     user)
     if status:
         query, count = query.where(Outbox.status == status), count.where(Outbox.status == status)
