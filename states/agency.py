@@ -3,7 +3,7 @@ from the access room's table, so those rooms need not reach into `access` themse
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from access.agencies import missing, profile
 from access.models import Agency
@@ -29,3 +29,8 @@ def signoff_groups(session: Session, row: Request) -> tuple[str, ...]:
     """The outcome groups whose reply this request's agency has its head sign off first."""
     value = agency_of(session, row).reply_signoff or ""
     return tuple(g for g in value.split(",") if g)
+
+
+def all_agency_ids(session: Session) -> list[int]:
+    """Every agency's id: the whole government, as the reports count it agency by agency."""
+    return list(session.exec(select(Agency.id).order_by(Agency.id)).all())

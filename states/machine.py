@@ -48,6 +48,7 @@ def _record_decision(ctx, outcome: str, reason: str | None, data: dict) -> None:
                           if data.get("overrides") else None)
     decision.correction = data.get("correction")
     ctx.session.add(decision)
+    row.decided_on, row.outcome = decision.decided_on, decision.outcome  # for the annual report
 
 
 def _drop_pending_extension(ctx, why: str | None) -> None:

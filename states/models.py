@@ -73,6 +73,10 @@ class Request(SQLModel, table=True):
     fee_served_on: dt.date | None = None                # 送达日 of the 收费通知书; None: presumed
     fee_paid_on: dt.date | None = None
     replied_on: dt.date | None = None
+    # The final decision's date and outcome, copied from `decision` by the one door: the annual
+    # report counts them from indexes on this table (migration 0012). None while undecided.
+    decided_on: dt.date | None = None
+    outcome: str | None = None
     archived_on: dt.date | None = None
     last_event_on: dt.date
     deadline_flag: str | None = Field(default=None, index=True)  # due_soon / overdue, by sweep_deadlines

@@ -57,6 +57,13 @@ def test_gongkai_db_upgrade_keeps_requests_letters_and_chains(tmp_path, settings
         for row in session.query(Request).all():
             result = audit.verify(session, row.id, expected_head=(row.audit_seq, row.audit_head))
             assert result.ok, (row.number, result.reason)
+    # 0012: the replied request carries its decision's date and outcome for the annual report.
+    with engine.connect() as conn:
+        decided = conn.execute(text("SELECT r.number, r.decided_on, r.outcome, d.decided_on, d.outcome "
+                                    "FROM request r JOIN decision d ON d.request_id = r.id")).all()
+        assert decided and all(row[1:3] == row[3:5] for row in decided), decided
+        assert conn.execute(text("SELECT count(*) FROM request WHERE decided_on IS NOT NULL "
+                                 "AND id NOT IN (SELECT request_id FROM decision)")).scalar() == 0
     # The consultations are linked to the letters that asked them; their periods are presumed
     # from the day sent until the service date is recorded, so no due date moved.
     with TestClient(create_app(engine, settings)) as client:
