@@ -24,6 +24,7 @@ from core.text import ControlCharacter, plain_text
 
 # What an admin may set on an agency (all of its profile but the code, which never changes).
 FIELDS = tuple(f for f in AgencyProfile.model_fields if f != "code")
+NUMBERS = tuple(f for f in FIELDS if AgencyProfile.model_fields[f].annotation is int)
 CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _PLACEHOLDERS = AgencyProfile()
 
@@ -58,6 +59,11 @@ def _validated(values: dict) -> dict:
             if field in AgencyProfile.REQUIRED or field == "doc_number_pattern":
                 raise InvalidAccessInput(field, "required: it cannot be cleared")
             value = ""  # an optional field cleared
+        if field in NUMBERS:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidAccessInput(field, "must be a whole number")
+            clean[field] = value
+            continue
         if value is not None and not isinstance(value, str):
             raise InvalidAccessInput(field, "must be text")
         if value is not None:

@@ -20,8 +20,13 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
                      "advance a request: events, drafts, service dates (办理)"),
     "requests.approve": (frozenset({"supervisor"}),
                          "approve or refuse an extension, sign a reply off (负责人)"),
+    "requests.confidentiality": (frozenset({"staff", "legal", "supervisor"}),
+                                 "record a confidentiality review as oneself (保密审查)"),
+    "requests.legal_review": (frozenset({"legal"}), "sign a reply off or return it (法制审核)"),
     "requests.reveal_id": (frozenset({"staff", "legal", "supervisor"}),
                            "reveal an applicant's ID number (audited)"),
+    "proactive.manage": (frozenset({"supervisor"}), "clusters of similar requests and proactive "
+                         "disclosures (Art 44)"),
     "supervision.read": (frozenset({"supervisor", "admin"}), "outbox and digests"),
     "supervision.act": (frozenset({"supervisor", "admin"}), "put a parked effect back"),
     "calendar.read": (frozenset(ROLES), "the working-day calendar"),
@@ -33,9 +38,14 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-# Events that only the OGI office head may fire (as themselves); every other event: requests.act.
+# Events that need more than requests.act (the head's approvals, the legal reviewer's sign-off).
 EVENT_PERMISSIONS = {"approve_extension": "requests.approve", "refuse_extension": "requests.approve",
-                     "approve_reply": "requests.approve"}
+                     "approve_reply": "requests.approve",
+                     "review_confidentiality": "requests.confidentiality",
+                     "legal_signoff": "requests.legal_review"}
+# Who an event records as having acted, taken from the logged-in account (never typed in).
+SIGNED_EVENTS = {"approve_extension": "approved_by", "approve_reply": "approved_by",
+                 "review_confidentiality": "reviewed_by", "legal_signoff": "signed_by"}
 
 
 @dataclass(frozen=True)

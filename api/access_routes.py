@@ -54,6 +54,11 @@ class AgencyFields(Strict):
     contact_person: PlainText | None = _AGENCY_TEXT
     reply_signoff: PlainText | None = Field(default=None, max_length=100, description="outcome "
                                             "groups whose reply needs 负责人签批, e.g. 不予公开,部分公开")
+    legal_signoff: PlainText | None = Field(default=None, max_length=100, description="outcome "
+                                            "groups whose reply needs 法制审核, e.g. 部分公开,不予公开")
+    excess_threshold: int | None = Field(default=None, ge=0, le=10_000, description="Art 35: "
+                                         "requests a month from one applicant above which staff "
+                                         "are prompted to ask for reasons; 0: never")
     electronic_seal: PlainText | None = Field(default=None, max_length=500,
                                               description="file name of the seal PNG in "
                                                           "<GONGKAI_DATA_DIR>/seals")

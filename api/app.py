@@ -15,6 +15,7 @@ from api.calendar import router as calendar_router
 from api.docs import install_docs
 from api.letters import router as letters_router
 from api.middleware import RequestContext
+from api.proactive import router as proactive_router
 from api.routes import router
 from api.reports import router as reports_router
 from api.supervision import router as supervision_router
@@ -26,7 +27,7 @@ from core.logging import configure_logging, get_logger
 
 # Every router of the API, in order (api/matrix.py reads their routes' permissions).
 ROUTERS = (access_router, router, letters_router, supervision_router, watch_router,
-           reports_router, calendar_router)
+           proactive_router, reports_router, calendar_router)
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:

@@ -86,6 +86,11 @@ class FeeOut(Out):
     pay_by_presumed: bool
     pay_by_provisional: bool
     paid_on: dt.date | None
+    method: str | None = Field(description="per_item (按件计收) / per_volume (按量计收); None: "
+                               "a fee typed before fees were computed")
+    units: int | None = Field(description="per_item: the request's place among the applicant's "
+                              "requests that month; per_volume: pages")
+    basis: str | None = Field(description="the computation, as the 收费通知书 prints it")
 
 
 class ConsultationOut(Out):
@@ -128,6 +133,51 @@ class ReplyApprovalOut(Out):
     on: dt.date | None
 
 
+class RedactionOut(Out):
+    part: str
+    ground: str
+
+
+class ConfidentialityReviewOut(Out):
+    conclusion: str = Field(description="disclosable / partly_disclosable / not_disclosable")
+    basis: str
+    reviewer: str
+    reviewed_on: dt.date
+    redactions: list[RedactionOut]
+
+
+class InternalConsultationOut(Out):
+    id: int
+    body: str = Field(description="legal_adviser / justice_bureau / joint_meeting / other")
+    name: str
+    matter: str | None
+    sent_on: dt.date
+    closed_on: dt.date | None
+    opinion: str | None
+
+
+class LegalSignoffOut(Out):
+    signed_by: str
+    on: dt.date
+
+
+class SimilarRequestOut(Out):
+    id: int
+    number: str
+    received_on: dt.date
+    state: str
+    outcome: str | None
+    similarity: float = Field(description="estimated Jaccard similarity of the descriptions, 0–1")
+    url: str
+
+
+class PromptOut(Out):
+    kind: str = Field(description="excessive_requests (Art 35) / possible_repeat (Art 36(6))")
+    message: str = Field(description="what staff are prompted to consider, in Chinese")
+    count: int | None = None
+    threshold: int | None = None
+
+
 class RequestOut(RequestSummary):
     applicant: ApplicantOut
     description: str
@@ -137,9 +187,18 @@ class RequestOut(RequestSummary):
     extension: ExtensionOut | None
     extension_request: ExtensionRequestOut | None
     reply_approval: ReplyApprovalOut | None
+    confidentiality_review: ConfidentialityReviewOut | None
+    internal_consultations: list[InternalConsultationOut]
+    legal_signoff: LegalSignoffOut | None
+    signoffs_required: list[str] = Field(description="before send_reply, for the decided outcome: "
+                                         "legal_signoff (法制审核) and/or approve_reply (负责人签批)")
     fee: FeeOut | None
     consultations: list[ConsultationOut]
     decision: DecisionOut | None
+    similar_requests: list[SimilarRequestOut] = Field(
+        description="the applicant's earlier requests with similar content: not_processed_repeat "
+                    "candidates (Art 36(6))")
+    prompts: list[PromptOut]
     replied_on: dt.date | None
     archived_on: dt.date | None
 
@@ -365,6 +424,8 @@ class AgencyOut(Out):
     signature: str
     contact_person: str
     reply_signoff: str
+    legal_signoff: str
+    excess_threshold: int
     electronic_seal: str | None
     active: bool
     version: int
@@ -511,3 +572,42 @@ class ChallengeOut(Out):
 
 class ChallengeList(Out):
     items: list[ChallengeOut]
+
+
+class ClusterRequest(Out):
+    id: int
+    number: str
+    url: str
+
+
+class DisclosureCandidate(Out):
+    size: int = Field(description="requests in the group")
+    applicants: int = Field(description="different applicants among them")
+    first_received_on: dt.date
+    last_received_on: dt.date
+    example: str = Field(description="the latest request's description (first 200 characters)")
+    request_ids: list[int]
+    requests: list[ClusterRequest]
+    published_in: list[int] = Field(description="proactive disclosures already recorded for some of them")
+
+
+class DisclosureCandidates(Out):
+    days: int
+    min_applicants: int
+    items: list[DisclosureCandidate]
+
+
+class ProactiveDisclosureOut(Out):
+    id: int
+    agency: str
+    title: str
+    published_on: dt.date
+    location: str
+    note: str | None
+    recorded_by: str
+    request_ids: list[int]
+
+
+class ProactiveDisclosureList(Out):
+    items: list[ProactiveDisclosureOut]
+

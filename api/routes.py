@@ -12,7 +12,7 @@ from access.agencies import get_agency, get_unit
 from access.errors import AccessNotFound, Forbidden, InvalidAccessInput
 from access.models import Agency
 from access import users
-from access.policy import EVENT_PERMISSIONS, Principal
+from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
 from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, SessionDep,
                       scoped, visible_request)
 from api.responses import Health, HistoryOut, RequestOut, RequestPage, RevealedId
@@ -86,8 +86,8 @@ def _advance(request_id: int, event: str, parsed, session: Session, user: Princi
              http: HttpRequest) -> dict:
     actor = user.actor
     data = parsed.model_dump(exclude={"on", "expected_version"}, mode="json")
-    if EVENT_PERMISSIONS.get(event) == "requests.approve" and event != "refuse_extension":
-        data["approved_by"] = approver(session, user)
+    if event in SIGNED_EVENTS:
+        data[SIGNED_EVENTS[event]] = approver(session, user)
     settings = http.app.state.settings
     row, letters = advance_and_issue(session, request_id, event, actor, on=parsed.on,
                                      expected_version=parsed.expected_version, settings=settings,

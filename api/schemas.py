@@ -12,7 +12,9 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 
 from core.personal_data import check_id_number, check_phone
 from core.text import plain_text
-from states.codes import CORRECTIONS, OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion
+from states.codes import (CORRECTIONS, OUTCOME_CODES, PRIVACY, WITHHELD_GROUNDS, ApplicantKind, Channel,
+                          Confidentiality, ConsultationParty, InternalBody, Opinion)
+from states.fees import MAX_PAGES
 
 
 def _plain(value: str | None) -> str | None:
@@ -194,11 +196,48 @@ class AssignBody(EventBody):
 
 
 class NotifyFeeBody(EventBody):
-    amount_yuan: int = Field(gt=0, le=10_000_000, description="whole 元 (at most 10,000,000)")
-    basis: PlainText = Field(min_length=1, max_length=2000,
-                       description="收费依据和标准, quoted in the 收费通知书")
+    """The fee is computed, never typed (国办函〔2020〕109号): per item from the applicant's
+    requests this calendar month, or per volume from the pages; the notice prints the basis."""
+    method: Literal["per_item", "per_volume"] = Field(
+        description="per_item (按件计收) or per_volume (按量计收): one of the two, never both")
+    pages: int | None = Field(default=None, ge=1, le=MAX_PAGES,
+                              description="per_volume: the pages of the information")
     how_to_pay: PlainText = Field(min_length=1, max_length=2000,
                             description="缴费方式, quoted in the 收费通知书")
+
+
+class Redaction(Strict):
+    part: PlainText = Field(min_length=1, max_length=500,
+                            description="the part withheld or de-identified, as the letter names it")
+    ground: Literal[(*WITHHELD_GROUNDS, PRIVACY)] = Field(  # type: ignore[valid-type]
+        description="the withheld_… outcome code of its ground, or privacy (个人隐私，去标识化)")
+
+
+class ReviewConfidentialityBody(EventBody):
+    """保密审查 (先审查后公开, 一事一审), recorded as the logged-in user."""
+    conclusion: Confidentiality
+    basis: PlainText = Field(min_length=1, max_length=5000, description="审查依据")
+    redactions: list[Redaction] | None = Field(
+        default=None, max_length=100,
+        description="partly_disclosable: the parts withheld or de-identified; they appear in the letter")
+
+
+class OpenInternalConsultationBody(EventBody):
+    """内部会商 (法律顾问, 司法局, 联席会议): recorded; the reply period runs on (Art 33 ¶3)."""
+    body: InternalBody
+    name: PlainText = Field(min_length=1, max_length=200)
+    matter: PlainText | None = Field(default=None, max_length=5000)
+
+
+class CloseInternalConsultationBody(EventBody):
+    internal_consultation_id: int = Field(ge=1, le=2_147_483_647)
+    opinion: PlainText = Field(min_length=1, max_length=10_000, description="the opinion given")
+
+
+class LegalSignoffBody(EventBody):
+    """法制审核 by the logged-in legal reviewer: approved, or returned with what must change."""
+    conclusion: Literal["approved", "returned"]
+    opinion: PlainText | None = Field(default=None, max_length=5000)
 
 
 class Override(Strict):
@@ -263,5 +302,8 @@ EVENT_BODIES: dict[str, type[EventBody]] = {
     "refuse_extension": RefuseExtensionBody, "assign": AssignBody, "approve_reply": ApproveBody,
     "ask_reasons": AskReasonsBody, "receive_reasons": ReceiveReasonsBody,
     "defer_reply": DeferReplyBody, "notify_fee": NotifyFeeBody, "receive_fee": NoteBody, "decide": DecideBody,
+    "review_confidentiality": ReviewConfidentialityBody,
+    "open_internal_consultation": OpenInternalConsultationBody,
+    "close_internal_consultation": CloseInternalConsultationBody, "legal_signoff": LegalSignoffBody,
     "send_reply": NoteBody, "archive": NoteBody, "withdraw": WithdrawBody,
 }

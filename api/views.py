@@ -13,7 +13,11 @@ from states.models import Decision, Request
 from states.ledger import (clock_for, consultation_lapse, consultations_of,
                            fee_deadline_presumed, supplement_deadline)
 from access.models import Agency, Unit
+from states.agency import signoff_groups
+from states.codes import OUTCOMES
 from states.machine import FINISHED_STATES
+from states.prompts import prompts_for, repeat_candidates
+from states.review_step import internal_consultations_of, redactions_of, review_of
 from states.service import allowed_events
 
 
@@ -44,6 +48,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         return view
     consultations = consultations_of(session, row.id)
     decision = session.exec(select(Decision).where(Decision.request_id == row.id)).first()
+    review = review_of(session, row.id)
+    similar = [{**s, "url": f"/api/v1/requests/{s['id']}"} for s in repeat_candidates(session, row)]
     view.update({
         # Staff see who applied and how to reach them; the ID number is never echoed back.
         "applicant": {"name": row.applicant_name, "kind": row.applicant_kind,
@@ -80,6 +86,16 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             "requested_by": row.extension_requested_by, "requested_on": row.extension_requested_on},
         "reply_approval": None if row.reply_approved_by is None else {
             "approved_by": row.reply_approved_by, "on": row.reply_approved_on},
+        "confidentiality_review": None if review is None else {
+            "conclusion": review.conclusion, "basis": review.basis, "reviewer": review.reviewer,
+            "reviewed_on": review.reviewed_on, "redactions": redactions_of(review)},
+        "internal_consultations": [
+            {"id": c.id, "body": c.body, "name": c.name, "matter": c.matter, "sent_on": c.sent_on,
+             "closed_on": c.closed_on, "opinion": c.opinion}
+            for c in internal_consultations_of(session, row.id)],
+        "legal_signoff": None if row.legal_signed_by is None else {
+            "signed_by": row.legal_signed_by, "on": row.legal_signed_on},
+        "signoffs_required": _signoffs_required(session, row, decision),
         "fee": None if row.fee_notified_on is None else _fee_view(row, calendar, settings),
         "consultations": [_consultation_view(c, calendar, settings) for c in consultations],
         "decision": None if decision is None else {
@@ -90,16 +106,29 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             "overrides": json.loads(decision.overrides) if decision.overrides else [],
             "correction": decision.correction,
             "decided_on": decision.decided_on, "decided_by": decision.decided_by},
+        "similar_requests": similar,
+        "prompts": prompts_for(session, row, similar),
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })
     return view
+
+
+def _signoffs_required(session: Session, row: Request, decision: Decision | None) -> list[str]:
+    if decision is None or row.state != "decided":
+        return []
+    group = OUTCOMES[decision.outcome].report_group
+    head, legal = signoff_groups(session, row)
+    return ([e for e, groups, done in (("legal_signoff", legal, row.legal_signed_by),
+                                        ("approve_reply", head, row.reply_approved_by))
+             if group in groups and not done])
 
 
 def _fee_view(row: Request, calendar, settings: Settings) -> dict:
     pay_by, presumed = fee_deadline_presumed(row, calendar, settings)
     return {"notified_on": row.fee_notified_on, "amount_yuan": row.fee_amount_yuan,
             "served_on": row.fee_served_on, "pay_by": pay_by, "pay_by_presumed": presumed,
-            "pay_by_provisional": calendar.is_provisional(pay_by), "paid_on": row.fee_paid_on}
+            "pay_by_provisional": calendar.is_provisional(pay_by), "paid_on": row.fee_paid_on,
+            "method": row.fee_method, "units": row.fee_units, "basis": row.fee_basis}
 
 
 def _consultation_view(c, calendar, settings: Settings) -> dict:

@@ -26,10 +26,12 @@ from core.db import session_scope
 from replies.catalog import decision_spec, required_parts
 from replies.service import advance_and_issue, save_draft, serve_letter
 from states.calendar_years import calendar_for
-from states.codes import ApplicantKind
+from states.agency import signoff_groups
+from states.codes import OUTCOMES, REVIEWED_OUTCOMES, ApplicantKind
+from states.models import Request
 from states.service import receive
 
-STAFF, HEAD = "demo.staff", "demo.head"
+STAFF, HEAD, LEGAL = "demo.staff", "demo.head", "demo.legal"
 
 
 @dataclass
@@ -112,7 +114,8 @@ def _ensure_setup(engine: Engine, profile: Profile) -> str:
         if session.exec(select(Agency).where(Agency.code == profile.agency["code"])).first() is None:
             agencies.add_agency(session, profile.agency["code"],
                                 {k: v for k, v in profile.agency.items() if k != "code"}, "cli:demo")
-        for name, role, display in ((STAFF, "staff", "演示经办人"), (HEAD, "supervisor", "演示负责人")):
+        for name, role, display in ((STAFF, "staff", "演示经办人"), (HEAD, "supervisor", "演示负责人"),
+                                    (LEGAL, "legal", "演示法制审核员")):
             try:
                 users.get_user(session, name)
             except Exception:  # noqa: BLE001 — not there yet
@@ -218,7 +221,6 @@ def _walk(engine: Engine, rid: int, i: int, plan: Plan, settings: Settings, cale
         _serve_latest(engine, rid, "supplement_notice", wd(day, 1), settings)
         if plan.outcome == "other_no_supplement":
             with session_scope(engine) as session:
-                from states.models import Request
                 deadline = session.get(Request, rid).supplement_deadline
             step("decide", wd(deadline, 1), outcome="other_no_supplement")
             step("send_reply", wd(deadline, 1))
@@ -235,7 +237,6 @@ def _walk(engine: Engine, rid: int, i: int, plan: Plan, settings: Settings, cale
         opinion = "objection" if plan.outcome != "disclosed" else "consent"
         step("close_consultation", day, consultation_id=c.id, opinion=opinion)
     with session_scope(engine) as session:
-        from states.models import Request
         due = session.get(Request, rid).due_on
     if plan.extension:
         ask = min(wd(day, 1), due)
@@ -256,12 +257,20 @@ def _walk(engine: Engine, rid: int, i: int, plan: Plan, settings: Settings, cale
         data.setdefault("reason", "经审查，依照条例相关规定处理")
     if plan.outcome == "unavailable_not_this_agency":
         data.update(responsible_agency="演示市有关部门", responsible_agency_contact="演示地址，电话0576-00000001")
+    if plan.outcome in REVIEWED_OUTCOMES:  # 先审查后公开
+        partly = plan.outcome == "partially_disclosed"
+        step("review_confidentiality", decide_on, conclusion=REVIEWED_OUTCOMES[plan.outcome],
+             basis="经审查，所申请信息不涉及国家秘密", reviewed_by="演示经办人",
+             redactions=[{"part": "第三方报价明细", "ground": "withheld_third_party_rights"}] if partly else None)
     step("decide", decide_on, **data)
     spec = decision_spec(plan.outcome)
     with session_scope(engine) as session:
         parts = {p: _TEXT.get(p, "见上文") for p in required_parts(spec, {}, "电子邮件")}
         save_draft(session, rid, STAFF, parts)
+        legal_groups = signoff_groups(session, session.get(Request, rid))[1]
         session.commit()
+    if OUTCOMES[plan.outcome].report_group in legal_groups:  # 法制审核 before the reply goes out
+        step("legal_signoff", decide_on, actor=LEGAL, conclusion="approved", signed_by="演示法制审核员")
     step("send_reply", decide_on)
     return "decided"
 

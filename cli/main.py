@@ -153,6 +153,27 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"database at {get_settings().effective_database_url} is at {revision}")
 
 
+requests_app = typer.Typer(help="Requests' derived data.", no_args_is_help=True)
+app.add_typer(requests_app, name="requests")
+
+
+@requests_app.command("fingerprint")
+def requests_fingerprint() -> None:
+    """Fingerprint every request that has none (made before 0013) or a stale one, so repeats and
+    clusters of similar requests find it; resumable, a transaction per batch."""
+    from rich.progress import Progress
+
+    from core.db import session_scope
+    from states import fingerprints
+
+    with session_scope() as session:
+        todo = fingerprints.missing_count(session)
+        with Progress() as bar:
+            task = bar.add_task("fingerprinting requests", total=todo)
+            done = fingerprints.fill_missing(session, progress=lambda n: bar.advance(task, n))
+    typer.echo(f"{done} requests fingerprinted")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute every request's hash chain; exit 1 naming each broken event."""

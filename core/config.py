@@ -71,7 +71,14 @@ class Agency(BaseModel):
                                "负责人's sign-off (approve_reply) before send_reply, comma-separated, "
                                "e.g. 不予公开,部分公开; empty: none")
 
-    @field_validator("reply_signoff")
+    legal_signoff: str = Field(default="部分公开,不予公开", description="outcome groups whose reply "
+                               "needs the legal reviewer's sign-off (法制审核, legal_signoff) before "
+                               "send_reply, comma-separated; empty: none")
+    excess_threshold: int = Field(default=10, ge=0, le=10_000, description="Art 35: more requests "
+                                  "than this from one applicant in a calendar month prompt staff to "
+                                  "ask for reasons (说明理由); 0: no prompt")
+
+    @field_validator("reply_signoff", "legal_signoff")
     @classmethod
     def _known_groups(cls, value: str) -> str:
         groups = [g.strip() for g in value.replace("，", ",").split(",") if g.strip()]

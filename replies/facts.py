@@ -11,9 +11,10 @@ import datetime as dt
 from core.config import Agency
 from replies.catalog import DRAFT_PARTS, LetterSpec, as_printed
 from replies.remedy import remedy_sentence
-from states.codes import OUTCOMES, WITHHELD_GROUNDS, Channel
+from states.codes import OUTCOMES, PRIVACY, WITHHELD_GROUNDS, Channel
 from states.models import Consultation, Decision, Request
 
+PRIVACY_LABEL = "涉及个人隐私，作去标识化处理"
 CHANNEL_LABELS = {Channel.in_person: "当面提交", Channel.post: "邮寄", Channel.online: "互联网",
                   Channel.fax: "传真", Channel.oral: "口头提出"}
 
@@ -95,6 +96,7 @@ def receipt_sentence(row: Request, correction: bool = False) -> str:
 
 def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt.date,
                 parts: dict, recipient: str, doc_seq: int | None, decision: Decision | None = None,
+                redactions: list[dict] | None = None,
                 consultation: Consultation | None = None,
                 fee_pay_by: dt.date | None = None, fee_stops_clock: bool = True,
                 supplement_period_days: int | None = None, reasons_deadline: dt.date | None = None,
@@ -168,6 +170,11 @@ def build_facts(*, spec: LetterSpec, row: Request, agency: Agency, issued_on: dt
                      "withheld_basis": ground.basis if ground else "",
                      "decided_on": cn_date(decision.decided_on) if decision else ""},
         "parts": parts,
+        # 保密审查: the parts withheld or de-identified, each with its ground, as the review marked them
+        "review": {"redactions": [{"part": as_printed(r["part"]),
+                                   "label": (PRIVACY_LABEL if r["ground"] == PRIVACY
+                                             else WITHHELD_GROUNDS.get(r["ground"], ""))}
+                                  for r in redactions or []]},
         "remedy": remedy_sentence(spec.remedy, agency, spec.title),
         "calendar": {"provisional_note": provisional_note(provisional_years or [])},
     }

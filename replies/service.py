@@ -36,6 +36,7 @@ from states.codes import ConsultationParty
 from states.errors import ConcurrentChange, RequestNotFound, RuleViolation
 from states.machine import FINISHED_STATES
 from states.models import Consultation, Decision, Request, ServiceRecord
+from states.review_step import redactions_of, review_of
 from states.ledger import (consultations_of, fee_deadline, reasons_deadline,
                            supplement_period_days)
 from states.service import advance, enqueue, lock_request, record_fact, record_service
@@ -72,6 +73,11 @@ def draft_parts(session: Session, row: Request, decision: Decision | None) -> di
     parts = json.loads(draft.parts) if draft else {}
     if decision and decision.reason and not parts.get("reasons"):
         parts["reasons"] = decision.reason  # the reason given at decide is the letter's default
+    if decision and decision.outcome == "partially_disclosed" and not parts.get("withheld_parts"):
+        # The parts the confidentiality review marked are the letter's default withheld parts.
+        marked = [r["part"] for r in redactions_of(review_of(session, row.id))]
+        if marked:
+            parts["withheld_parts"] = "、".join(marked)
     return parts
 
 
@@ -86,6 +92,8 @@ def _plan(session: Session, row: Request, event: str, data: dict) -> list[Planne
         parts = {k: data.get(k) for k in ("note", "reason", "basis", "how_to_pay")}
         if event == "approve_extension":
             parts["reason"] = row.extension_reason  # as staff gave it when asking
+        if event == "notify_fee":
+            parts["basis"] = row.fee_basis  # computed from the request (states/fees.py)
         if event == "request_supplement":
             parts["items"] = [i["text"] if isinstance(i, dict) else i for i in data.get("items") or []]
         return [Planned(NOTICES[NOTICE_OF_EVENT[event]], row.applicant_name, parts)]
@@ -148,6 +156,7 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
     return build_facts(spec=plan.spec, row=row, agency=agency, issued_on=on,
                        parts=plan.parts, recipient=plan.recipient, doc_seq=doc_seq,
                        decision=decision_of(session, row.id), consultation=plan.consultation,
+                       redactions=redactions_of(review_of(session, row.id)),
                        fee_pay_by=dates["fee.pay_by"],
                        fee_stops_clock=settings.fee_stops_clock,
                        supplement_period_days=(supplement_period_days(row, calendar, settings)
@@ -249,14 +258,19 @@ def save_draft(session: Session, request_id: int, actor: str, parts: dict,
     unknown = set(parts) - set(DRAFT_PARTS)
     if unknown:
         raise RuleViolation(sorted(unknown)[0], f"not a part staff write; one of {', '.join(DRAFT_PARTS)}")
+    # The head and the legal reviewer signed the text as it was: a changed draft needs signing again.
+    on = today or get_settings().today()
     if row.reply_approved_by:
-        # The head signed the text as it was: a changed draft needs signing again.
-        record_fact(session, row.id, "reply_approval_withdrawn", actor,
-                    on=today or get_settings().today(),
+        record_fact(session, row.id, "reply_approval_withdrawn", actor, on=on,
                     data={"approved_by": row.reply_approved_by, "approved_on": row.reply_approved_on,
                           "why": "the draft changed after the sign-off"})
         row.reply_approved_by = row.reply_approved_on = None
-        session.add(row)
+    if row.legal_signed_by:
+        record_fact(session, row.id, "legal_signoff_withdrawn", actor, on=on,
+                    data={"signed_by": row.legal_signed_by, "signed_on": row.legal_signed_on,
+                          "why": "the draft changed after the sign-off"})
+        row.legal_signed_by = row.legal_signed_on = None
+    session.add(row)
     draft = session.exec(select(LetterDraft).where(LetterDraft.request_id == request_id,
                                                    LetterDraft.kind == "decision")
                          .execution_options(populate_existing=True)).first()

@@ -25,10 +25,12 @@ def agency_name(session: Session, agency_id: int) -> str:
     return session.get(Agency, agency_id).name
 
 
-def signoff_groups(session: Session, row: Request) -> tuple[str, ...]:
-    """The outcome groups whose reply this request's agency has its head sign off first."""
-    value = agency_of(session, row).reply_signoff or ""
-    return tuple(g for g in value.split(",") if g)
+def signoff_groups(session: Session, row: Request) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The outcome groups whose reply this request's agency has signed off first: by its head
+    (负责人签批), and by its legal reviewer (法制审核)."""
+    agency = agency_of(session, row)
+    return tuple(tuple(g for g in (value or "").split(",") if g)
+                 for value in (agency.reply_signoff, agency.legal_signoff))
 
 
 def all_agency_ids(session: Session) -> list[int]:

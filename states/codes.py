@@ -47,6 +47,36 @@ class Opinion(StrEnum):
     no_reply = "no_reply"      # 逾期未答复
 
 
+class Confidentiality(StrEnum):
+    """保密审查's conclusion (先审查后公开, 一事一审)."""
+    disclosable = "disclosable"                  # 可以公开
+    partly_disclosable = "partly_disclosable"    # 部分可以公开，其余部分不予公开或去标识化处理
+    not_disclosable = "not_disclosable"          # 不得公开
+
+
+CONFIDENTIALITY_LABELS = {Confidentiality.disclosable: "经审查，可以公开",
+                          Confidentiality.partly_disclosable: "经审查，部分可以公开",
+                          Confidentiality.not_disclosable: "经审查，不得公开"}
+# Outcomes that disclose something and so need a recorded review first, and the conclusion each
+# needs. (disclosed_already_public points to what is already public: nothing new goes out.)
+REVIEWED_OUTCOMES = {"disclosed": Confidentiality.disclosable,
+                     "partially_disclosed": Confidentiality.partly_disclosable}
+# A part marked in a review: withheld on an Art 36(3) ground, or de-identified (去标识化) for privacy.
+PRIVACY = "privacy"
+
+
+class InternalBody(StrEnum):
+    """Whom an agency consults internally; Art 33 ¶3 stops the clock for none of them."""
+    legal_adviser = "legal_adviser"      # 法律顾问
+    justice_bureau = "justice_bureau"    # 司法局（司法行政部门）
+    joint_meeting = "joint_meeting"      # 联席会议 / 会商
+    other = "other"                      # 其他内部会商
+
+
+INTERNAL_BODY_LABELS = {InternalBody.legal_adviser: "法律顾问", InternalBody.justice_bureau: "司法局",
+                        InternalBody.joint_meeting: "联席会议", InternalBody.other: "其他内部会商"}
+
+
 class ServiceMethod(StrEnum):
     """How an outgoing letter reached its addressee (送达方式); the service date counts from it."""
     in_person = "in_person"  # 当面送达 (送达回证, signed the day handed over)

@@ -76,6 +76,17 @@ def _require(cond: bool, field: str, rule: str) -> None:
         raise RuleViolation(field, rule)
 
 
+class _ReviewStep:
+    """states.review_step, imported on first use: it reads the tables, whose module imports this
+    one for the state names."""
+    def __getattr__(self, name):
+        from states import review_step as module
+        return getattr(module, name)
+
+
+review_step = _ReviewStep()
+
+
 class RequestMachine(StateChart):
     """依申请公开 workflow: 接收 → 登记 → 审核 → 办理/征求意见 → 答复 → 归档."""
 
@@ -121,6 +132,24 @@ class RequestMachine(StateChart):
               | decided.to.itself(internal=True, validators="check_assign"))
     # 负责人签批 of the decided reply, where the agency requires it for the outcome's group.
     approve_reply = decided.to.itself(internal=True, validators="check_approve_reply")
+    # 保密审查 (先审查后公开, 一事一审): recorded before anything is disclosed; revisable until sent.
+    review_confidentiality = (reviewing.to.itself(internal=True, validators="check_review_confidentiality")
+                              | consulting.to.itself(internal=True, validators="check_review_confidentiality")
+                              | awaiting_fee.to.itself(internal=True, validators="check_review_confidentiality")
+                              | decided.to.itself(internal=True, validators="check_review_confidentiality"))
+    # 内部会商 (法律顾问, 司法局, 联席会议): recorded; the clock runs on (Art 33 ¶3).
+    open_internal_consultation = (
+        reviewing.to.itself(internal=True, validators="check_open_internal_consultation")
+        | consulting.to.itself(internal=True, validators="check_open_internal_consultation")
+        | awaiting_fee.to.itself(internal=True, validators="check_open_internal_consultation")
+        | decided.to.itself(internal=True, validators="check_open_internal_consultation"))
+    close_internal_consultation = (
+        reviewing.to.itself(internal=True, validators="check_close_internal_consultation")
+        | consulting.to.itself(internal=True, validators="check_close_internal_consultation")
+        | awaiting_fee.to.itself(internal=True, validators="check_close_internal_consultation")
+        | decided.to.itself(internal=True, validators="check_close_internal_consultation"))
+    # 法制审核: the legal reviewer signs the decided reply off (or returns it) as themselves.
+    legal_signoff = decided.to.itself(internal=True, validators="check_legal_signoff")
     # Art 35: a request clearly excessive in number or frequency — ask the applicant for reasons
     # (说明理由告知书). The answer leads to not_processed_excessive or a reasonable later date.
     ask_reasons = reviewing.to.itself(internal=True, validators="check_ask_reasons")
@@ -227,8 +256,25 @@ class RequestMachine(StateChart):
         ctx.row.deferred_to = _date(data["reply_by"])
         ctx.row.deferral_reason = data["reason"].strip()
 
+    def before_review_confidentiality(self, ctx, data):
+        review_step.record_confidentiality(ctx, data)
+        review_step.withdraw_signoffs(ctx, "the confidentiality review changed")
+
+    def before_open_internal_consultation(self, ctx, data):
+        review_step.record_open_internal(ctx, data)
+
+    def before_close_internal_consultation(self, ctx, data):
+        review_step.record_close_internal(ctx, data)
+
+    def before_legal_signoff(self, ctx, data):
+        review_step.record_legal_signoff(ctx, data)
+
     def before_notify_fee(self, ctx, data):
-        ctx.row.fee_notified_on, ctx.row.fee_amount_yuan = ctx.on, data["amount_yuan"]
+        fee = review_step.compute_fee(ctx, data)
+        row = ctx.row
+        row.fee_notified_on, row.fee_amount_yuan = ctx.on, fee.amount_yuan
+        row.fee_method, row.fee_units, row.fee_basis = fee.method, fee.units, fee.basis
+        ctx.recorded.update(amount_yuan=fee.amount_yuan, units=fee.units, basis=fee.basis)
 
     def before_receive_fee(self, ctx, data):
         ctx.row.fee_paid_on = ctx.on
@@ -236,11 +282,7 @@ class RequestMachine(StateChart):
     def before_decide(self, ctx, data):
         _record_decision(ctx, data["outcome"], data.get("reason"), data)
         _drop_pending_extension(ctx, "extension_request_moot")  # decided: no extension follows
-        if ctx.row.reply_approved_by:
-            # A revised decision is not the one the head signed.
-            ctx.recorded["reply_approval_withdrawn"] = {"by": ctx.row.reply_approved_by,
-                                                        "on": ctx.row.reply_approved_on}
-            ctx.row.reply_approved_by = ctx.row.reply_approved_on = None
+        review_step.withdraw_signoffs(ctx, "the decision changed")  # not the one they signed
 
     def before_withdraw(self, ctx, data):
         _record_decision(ctx, "other", data.get("reason") or "申请人撤回申请", {})
@@ -347,6 +389,12 @@ class RequestMachine(StateChart):
 
         decision = ctx.session.exec(select(Decision).where(Decision.request_id == ctx.row.id)).first()
         group = OUTCOMES[decision.outcome].report_group if decision else None
+        if decision:
+            review_step.check_reviewed(ctx, decision.outcome, "event")  # a review revised since
+        if group in ctx.legal_groups:
+            _require(ctx.row.legal_signed_by is not None, "event",
+                     f"this agency's {group} replies need the legal reviewer's sign-off (法制审核) "
+                     "before they are sent: legal_signoff")
         if group in ctx.signoff_groups:
             _require(ctx.row.reply_approved_by is not None, "event",
                      f"this agency's {group} replies need the head's sign-off (负责人签批) before "
@@ -383,10 +431,21 @@ class RequestMachine(StateChart):
                  "say why the reply cannot be given within the Art 33 period")
 
     def check_notify_fee(self, ctx, data):
-        amount = data.get("amount_yuan")
-        _require(isinstance(amount, int) and amount > 0, "amount_yuan",
-                 "a fee notice states a positive whole amount in 元 (国办函〔2020〕109号)")
         _require(ctx.row.fee_notified_on is None, "event", "a fee may be charged once per request")
+        review_step.compute_fee(ctx, data)  # refuses a method that charges nothing
+
+    def check_review_confidentiality(self, ctx, data):
+        review_step.check_confidentiality(ctx, data)
+
+    def check_open_internal_consultation(self, ctx, data):
+        review_step.check_open_internal(ctx, data)
+
+    def check_close_internal_consultation(self, ctx, data):
+        review_step.check_close_internal(ctx, data)
+
+    def check_legal_signoff(self, ctx, data):
+        _given_today(ctx)
+        review_step.check_legal_signoff(ctx, data)
 
     def check_decide(self, ctx, data):
         outcome = data.get("outcome")
@@ -441,6 +500,7 @@ class RequestMachine(StateChart):
             _require(ground in OUTCOMES and OUTCOMES[ground].report_group == "不予公开"
                      and ground != "withheld_administrative_query", "withheld_ground",
                      "the outcome code (withheld_…, Art 14–16) of the part not disclosed (Art 37)")
+        review_step.check_reviewed(ctx, outcome)  # 先审查后公开
         overrides = data.get("overrides") or []
         if outcome == "disclosed":
             overridden = {o.get("consultation_id") for o in overrides}

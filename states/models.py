@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import access.models  # noqa: F401  (the agency tables a request points to)
-from states.codes import (OUTCOME_CODES, ApplicantKind, Channel, ConsultationParty, Opinion,
-                          ServiceMethod)
+from states.codes import (OUTCOME_CODES, ApplicantKind, Channel, Confidentiality,
+                          ConsultationParty, InternalBody, Opinion, ServiceMethod)
 from states.machine import STATES  # the machine names the states
 
 
@@ -36,6 +36,7 @@ class Request(SQLModel, table=True):
     applicant_phone: str | None = None
     applicant_email: str | None = None
     applicant_address: str | None = None
+    applicant_key: str | None = None    # groups one applicant's requests (core.personal_data)
     channel: str
     received_on: dt.date = Field(index=True)           # Art 31 receipt date: the clock starts here
     description: str = Field(sa_column=Column(Text, nullable=False))
@@ -68,8 +69,13 @@ class Request(SQLModel, table=True):
     extension_request_reason: str | None = Field(default=None, sa_column=Column(Text))
     reply_approved_by: str | None = None                # 负责人签批 of the decided reply
     reply_approved_on: dt.date | None = None
+    legal_signed_by: str | None = None                  # 法制审核 sign-off of the decided reply
+    legal_signed_on: dt.date | None = None
     fee_notified_on: dt.date | None = None              # 收费通知
-    fee_amount_yuan: int | None = None
+    fee_amount_yuan: int | None = None                  # computed (states/fees.py), never typed
+    fee_method: str | None = None                       # per_item / per_volume (109号)
+    fee_units: int | None = None                        # the place in the applicant's month, or pages
+    fee_basis: str | None = Field(default=None, sa_column=Column(Text))  # as the notice prints it
     fee_served_on: dt.date | None = None                # 送达日 of the 收费通知书; None: presumed
     fee_paid_on: dt.date | None = None
     replied_on: dt.date | None = None
@@ -142,6 +148,71 @@ class Outbox(SQLModel, table=True):
     created_at: dt.datetime
     done_at: dt.datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ConfidentialityReview(SQLModel, table=True):
+    """保密审查 (先审查后公开, 一事一审): one per request, revised in place; the chain keeps each
+    version. `redactions`: JSON [{"part", "ground"}], ground an Art 36 withheld outcome code or
+    "privacy" (去标识化)."""
+    __tablename__ = "confidentiality_review"
+    __table_args__ = (CheckConstraint(_in("conclusion", list(Confidentiality)),
+                                      name="ck_confidentiality_review_conclusion"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", unique=True)
+    reviewed_on: dt.date
+    reviewer: str
+    conclusion: str
+    basis: str = Field(sa_column=Column(Text, nullable=False))
+    redactions: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class InternalConsultation(SQLModel, table=True):
+    """内部会商 — 法律顾问, 司法局, 联席会议: recorded, and the clock runs on (Art 33 ¶3)."""
+    __tablename__ = "internal_consultation"
+    __table_args__ = (CheckConstraint(_in("body", list(InternalBody)),
+                                      name="ck_internal_consultation_body"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    body: str
+    name: str
+    matter: str | None = Field(default=None, sa_column=Column(Text))
+    sent_on: dt.date
+    closed_on: dt.date | None = None
+    opinion: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class RequestFingerprint(SQLModel, table=True):
+    """The MinHash signature of a request's description (states/similarity.py)."""
+    __tablename__ = "request_fingerprint"
+    request_id: int = Field(foreign_key="request.id", primary_key=True)
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    version: int                        # similarity.VERSION it was computed with
+
+
+class SimilarityBand(SQLModel, table=True):
+    """One LSH band key of a request: requests sharing a key are candidates for similarity."""
+    __tablename__ = "similarity_band"
+    key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    request_id: int = Field(foreign_key="request.id", primary_key=True)
+
+
+class ProactiveDisclosure(SQLModel, table=True):
+    """Information often requested, published proactively (Art 44), and the requests it answers."""
+    __tablename__ = "proactive_disclosure"
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    title: str
+    published_on: dt.date
+    location: str                       # 公开途径: the website column, URL or 公开栏
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    recorded_by: str
+    recorded_at: dt.datetime
+
+
+class ProactiveDisclosureRequest(SQLModel, table=True):
+    __tablename__ = "proactive_disclosure_request"
+    disclosure_id: int = Field(foreign_key="proactive_disclosure.id", primary_key=True)
+    request_id: int = Field(foreign_key="request.id", primary_key=True, index=True)
 
 
 class ServiceRecord(SQLModel, table=True):

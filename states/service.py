@@ -18,6 +18,7 @@ import audit
 from core.config import Settings, get_settings
 from core.db import next_in_counter
 from core.logging import get_logger
+from core.personal_data import applicant_key
 from states.agency import signoff_groups
 from states.workdays import CalendarYearMissing, WorkCalendar
 from states.calendar_years import calendar_for
@@ -26,6 +27,7 @@ from states.ledger import (clock_for, consultations_of, fee_deadline, ledger_of,
                            reasons_deadline, refresh_deadlines)
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
                            UnknownEvent)
+from states import fingerprints
 from states.machine import RequestMachine
 from states.codes import ServiceMethod
 from states.models import Consultation, Decision, Outbox, Request, RequestCounter, ServiceRecord
@@ -44,7 +46,8 @@ SIDE_EFFECTS: dict[str, list[str]] = {
 # Audit events that record a fact about a request without moving it (see `record_fact`).
 FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock", "deliver_reply",
                "export_archive", "flag_deadline", "record_service", "reveal_id_number",
-               "record_challenge", "record_challenge_result", "reply_approval_withdrawn")
+               "record_challenge", "record_challenge_result", "reply_approval_withdrawn",
+               "legal_signoff_withdrawn", "record_proactive_disclosure")
 # The periods a letter's service date starts (what `record_service` moves).
 SERVICE_PERIODS = ("supplement", "consultation", "fee", "reasons")
 
@@ -67,6 +70,7 @@ class Context:
     fee_deadline: dt.date | None = None
     reasons_deadline: dt.date | None = None
     signoff_groups: tuple[str, ...] = ()   # the agency's outcome groups that need 负责人签批
+    legal_groups: tuple[str, ...] = ()     # … and those that need 法制审核
     recorded: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,12 +136,17 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
                   applicant_kind=applicant["kind"], applicant_name=applicant["name"],
                   applicant_id_number=applicant.get("id_number"),
                   applicant_phone=applicant.get("phone"), applicant_email=applicant.get("email"),
-                  applicant_address=applicant.get("address"), channel=channel,
+                  applicant_address=applicant.get("address"),
+                  applicant_key=applicant_key(applicant["kind"], applicant["name"],
+                                              applicant.get("id_number"), applicant.get("phone"),
+                                              applicant.get("email")),
+                  channel=channel,
                   received_on=received_on, description=description,
                   requested_form=requested_form, department=department, assignee=assignee,
                   last_event_on=received_on, created_at=now)
     session.add(row)
     session.flush()
+    fingerprints.store(session, row)  # repeats and similar requests are found from it
     ctx = Context(session, row, [], received_on, actor, None, calendar, settings)  # type: ignore[arg-type]
     clock = _refresh_clock(ctx)
     # The audit event holds what the request is, but never the applicant's ID or phone.
@@ -216,7 +225,7 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     ctx = Context(session, row, consultations, on, actor, clock, calendar, settings,
                   fee_deadline(row, calendar, settings), reasons_deadline(row, calendar, settings)[0],
-                  signoff_groups(session, row))
+                  *signoff_groups(session, row))
 
     from_state = row.state
     machine = RequestMachine(model=row, state_field="state")

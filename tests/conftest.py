@@ -176,6 +176,42 @@ def extend(client, request_id, on, *, days, reason, approved_by="陈静", expect
     return approved.json()
 
 
+def review(client, request_id, on, conclusion="disclosable", *, redactions=None,
+           basis="经审查，所申请信息不涉及国家秘密、工作秘密，公开后不危及国家安全、公共安全、经济安全和社会稳定",
+           expect=200) -> dict:
+    """保密审查 by the staff member of `client`, before a disclosure is decided (先审查后公开)."""
+    body = {"conclusion": conclusion, "basis": basis}
+    if redactions is not None:
+        body["redactions"] = redactions
+    return fire(client, request_id, "review_confidentiality", on, expect=expect, **body)
+
+
+def legal_reviewer(client, name: str = "王律") -> TestClient:
+    """A client logged in as a legal reviewer (法制审核) whose account shows `name`."""
+    username = "legal." + hashlib.sha1(name.encode()).hexdigest()[:8]
+    legal = TestClient(client.app, raise_server_exceptions=False)
+    legal.headers["Authorization"] = "Bearer " + make_user(client.app.state.engine, username,
+                                                           "legal", display_name=name)
+    return legal
+
+
+def legal_signoff(client, request_id, on, *, name="王律", conclusion="approved", opinion=None,
+                  expect=200) -> dict:
+    """法制审核 as it happens: the legal reviewer signs the decided reply off on `on`."""
+    settings = client.app.state.settings
+    pinned, settings.today_override = settings.today_override, dt.date.fromisoformat(on)
+    body = {"on": on, "conclusion": conclusion}
+    if opinion:
+        body["opinion"] = opinion
+    try:  # a sign-off is dated the day it is given
+        signed = legal_reviewer(client, name).post(
+            f"/api/v1/requests/{request_id}/events/legal_signoff", json=body)
+    finally:
+        settings.today_override = pinned
+    assert signed.status_code == expect, signed.text
+    return signed.json()
+
+
 def letter_of(client, request_id, kind, nth=-1) -> dict:
     letters = client.get(f"/api/v1/requests/{request_id}/letters").json()["letters"]
     return [x for x in letters if x["kind"] == kind][nth]

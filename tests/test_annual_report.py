@@ -9,7 +9,7 @@ import io
 import pytest
 
 from cli.demo import LINHAI_2020, generate_year
-from tests.conftest import authenticate, fire, make_user, new_request
+from tests.conftest import authenticate, fire, legal_signoff, make_user, new_request
 from tests.test_access import _as
 
 
@@ -84,6 +84,7 @@ def test_reconsiderations_and_lawsuits_are_counted_in_table_four(client, setting
     early = client.post(f"/api/v1/requests/{rid}/challenges", json={
         "kind": "reconsideration", "filed_on": "2026-03-01", "body": "杭州市西湖区人民政府"})
     assert early.status_code == 422  # there is no reply yet
+    legal_signoff(client, rid, "2026-03-06")
     fire(client, rid, "send_reply", "2026-03-06")
     r = client.post(f"/api/v1/requests/{rid}/challenges", json={
         "kind": "reconsideration", "filed_on": "2026-04-10", "body": "杭州市西湖区人民政府"})

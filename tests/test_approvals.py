@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.conftest import fire, head_of_office, make_user, new_request
+from tests.conftest import fire, head_of_office, make_user, new_request, review
 from tests.test_access import _add_agency, _as
 
 
@@ -73,8 +73,10 @@ def test_an_extension_asked_before_a_supplement_lapses_with_it(client):
 def test_an_agency_may_require_the_heads_sign_off_before_a_refusal_is_sent(client, settings):
     settings.today_override = dt.date(2026, 3, 6)
     admin = _as(client, make_user(client.app.state.engine, "root", "admin", scope="all"))
-    assert admin.patch("/api/v1/agencies/main", json={"reply_signoff": "不予公开，部分公开"}).json()[
-        "reply_signoff"] == "不予公开,部分公开"
+    # This agency has its head sign refusals off, and no legal sign-off (tested on its own).
+    changed = admin.patch("/api/v1/agencies/main",
+                          json={"reply_signoff": "不予公开，部分公开", "legal_signoff": ""}).json()
+    assert (changed["reply_signoff"], changed["legal_signoff"]) == ("不予公开,部分公开", "")
     bad = admin.patch("/api/v1/agencies/main", json={"reply_signoff": "全部"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "reply_signoff"
     rid = _reviewing(client)
@@ -102,6 +104,7 @@ def test_an_agency_may_require_the_heads_sign_off_before_a_refusal_is_sent(clien
     assert fire(client, rid, "send_reply", "2026-03-06")["state"] == "replied"
     # A disclosure is not in the agency's list: no sign-off needed.
     other = _reviewing(client)
+    review(client, other, "2026-03-05")
     fire(client, other, "decide", "2026-03-05", outcome="disclosed")
     client.put(f"/api/v1/requests/{other}/letters/draft",
                json={"findings": "该信息由本机关制作", "provision": "随本答复书提供"})

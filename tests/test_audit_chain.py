@@ -16,7 +16,8 @@ def _lifecycle(client) -> int:
     rid = new_request(client)["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-03")
-    fire(client, rid, "decide", "2026-03-04", outcome="disclosed")
+    # already public: nothing new is disclosed, so no confidentiality review comes between
+    fire(client, rid, "decide", "2026-03-04", outcome="disclosed_already_public")
     return rid
 
 

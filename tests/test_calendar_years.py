@@ -113,7 +113,7 @@ def test_a_fee_noticed_in_late_december_before_2027_is_loaded_gives_a_clear_answ
     rid = new_request(client, received_on="2026-11-30")["id"]
     fire(client, rid, "register", "2026-11-30")
     fire(client, rid, "review", "2026-11-30")
-    noticed = fire(client, rid, "notify_fee", "2026-12-28", amount_yuan=100, basis="按件计收", how_to_pay="银行转账")
+    noticed = fire(client, rid, "notify_fee", "2026-12-28", method="per_volume", pages=50, how_to_pay="银行转账")
     assert noticed["state"] == "awaiting_fee" and noticed["due_on"] is None
     assert noticed["clock"]["error"].startswith("2027年的国务院节假日安排未加载")
     serve(client, rid, "fee_notice", "2026-12-29")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 import audit
 from api.app import create_app
 from states.models import Request
-from tests.conftest import new_request
+from tests.conftest import new_request, review
 
 
 def _race(engine, settings, rid, event, body, auth, n=32):
@@ -57,6 +57,7 @@ def _decided(client) -> int:
     rid = new_request(client)["id"]
     for event in ("register", "review"):
         client.post(f"/api/v1/requests/{rid}/events/{event}", json={"on": "2026-03-02"})
+    review(client, rid, "2026-03-05")
     client.post(f"/api/v1/requests/{rid}/events/decide", json={"on": "2026-03-05", "outcome": "disclosed"})
     r = client.put(f"/api/v1/requests/{rid}/letters/draft",
                    json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 
 from api.app import create_app
 from api.matrix import matrix
-from tests.conftest import fire, make_user, new_request
+from tests.conftest import fire, make_user, new_request, review
 
 # Bounded in the default suite; a longer run: GONGKAI_FUZZ_EXAMPLES=300 pytest tests/test_fuzz_api.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("GONGKAI_FUZZ_EXAMPLES", "25"))
@@ -25,14 +25,15 @@ def test_no_generated_input_gets_a_server_error(client, engine, settings):
     rid = new_request(client)["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
+    review(client, rid, "2026-03-05")
     fire(client, rid, "decide", "2026-03-05", outcome="disclosed")
     # Each route fuzzed as a role that may call it (admin routes as the admin, and so on), so the
     # generated input reaches the route's own validation, not just the 403.
     tokens = {role: make_user(engine, f"fuzz.{role}", role, scope="all" if role != "staff" else None)
-              for role in ("staff", "supervisor", "admin")}
+              for role in ("staff", "supervisor", "legal", "admin")}
     token_for = {}
     for cell in matrix():
-        role = next((r for r in ("staff", "supervisor", "admin") if r in cell.roles), "staff")
+        role = next((r for r in ("staff", "supervisor", "legal", "admin") if r in cell.roles), "staff")
         token_for[(cell.method, cell.path)] = tokens[role]
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(engine, settings))
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -43,6 +43,8 @@ def test_a_date_in_a_query_is_yyyy_mm_dd_not_a_timestamp(client, query, field):
 def test_a_letter_preview_is_dated_between_receipt_and_a_year_from_today(client):
     rid = new_request(client)["id"]
     for event, on, extra in (("register", "2026-03-02", {}), ("review", "2026-03-02", {}),
+                             ("review_confidentiality", "2026-03-05",
+                              {"conclusion": "disclosable", "basis": "不涉密"}),
                              ("decide", "2026-03-05", {"outcome": "disclosed"})):
         fire(client, rid, event, on, **extra)
     client.put(f"/api/v1/requests/{rid}/letters/draft",
@@ -57,9 +59,12 @@ def test_a_fee_of_ten_to_the_thirty_yuan_is_refused_naming_the_field(client):
     rid = new_request(client)["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    r = fire(client, rid, "notify_fee", "2026-03-03", expect=422, amount_yuan=10**30, basis="按件",
+    r = fire(client, rid, "notify_fee", "2026-03-03", expect=422, method="per_volume", pages=10**30,
              how_to_pay="转账")
-    assert r["detail"][0]["field"] == "amount_yuan"
+    assert r["detail"][0]["field"] == "pages"
+    typed = fire(client, rid, "notify_fee", "2026-03-03", expect=422, method="per_item",
+                 amount_yuan=10**30, how_to_pay="转账")
+    assert typed["detail"][0]["field"] == "amount_yuan"  # never typed
 
 
 def test_an_oversized_body_gets_413_in_the_error_shape(client):

@@ -76,7 +76,7 @@ def _ready_for(client, outcome: str) -> tuple[int, str, dict]:
         return rid, "2026-03-11", {}
     fire(client, rid, "review", "2026-03-02")
     if outcome == "other_fee_unpaid":
-        fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="转账")
+        fire(client, rid, "notify_fee", "2026-03-05", method="per_volume", pages=50, how_to_pay="转账")
         serve(client, rid, "fee_notice", "2026-03-05")
         return rid, "2026-04-03", {}
     if outcome == "not_processed_excessive":
@@ -90,6 +90,10 @@ def _ready_for(client, outcome: str) -> tuple[int, str, dict]:
     fields: dict = {"reason": "依法说明的理由"} if OUTCOMES[outcome].needs_reason else {}
     if outcome == "partially_disclosed":
         fields["withheld_ground"] = "withheld_third_party_rights"
+        fire(client, rid, "review_confidentiality", "2026-03-10", conclusion="partly_disclosable",
+             basis="部分涉及个人隐私", redactions=[{"part": "住户姓名", "ground": "privacy"}])
+    if outcome == "disclosed":
+        fire(client, rid, "review_confidentiality", "2026-03-10", conclusion="disclosable", basis="不涉密")
     return rid, "2026-03-10", fields
 
 

@@ -18,7 +18,7 @@ from api.app import create_app
 from core.db import session_scope
 from replies.remedy import PRIOR_REVIEW_LAW
 from replies.service import render_files
-from tests.conftest import TODAY, authenticate, extend, fire, new_request
+from tests.conftest import TODAY, authenticate, extend, fire, legal_signoff, new_request, review
 
 
 def _letters(client, rid) -> dict:
@@ -67,6 +67,9 @@ def test_a_sent_decision_letter_is_frozen_and_its_bytes_never_change(client, eng
     assert f"根据{PRIOR_REVIEW_LAW}的规定，应当先" in preview.text
     assert "2026年12月31日" in preview.text  # previews are dated today
 
+    unsigned = fire(client, rid, "send_reply", "2026-03-23", expect=422)
+    assert "法制审核" in unsigned["detail"][0]["rule"]  # a refusal is signed off by legal first
+    legal_signoff(client, rid, "2026-03-23")
     fire(client, rid, "send_reply", "2026-03-23")
     decision = _letters(client, rid)["letters"][-1]
     assert decision["kind"] == "decision:withheld_third_party_rights"
@@ -143,9 +146,9 @@ def test_each_step_sends_its_own_notice_to_the_right_addressee(client):
     fire(client, rid, "close_consultation", "2026-03-12", consultation_id=ids["third_party"],
          opinion="objection")
     extend(client, rid, "2026-03-16", days=10, approved_by="陈静", reason="所需信息涉及多个部门")
-    fire(client, rid, "notify_fee", "2026-03-17", amount_yuan=200, basis="按件计收，每件100元",
-         how_to_pay="银行转账")
+    fire(client, rid, "notify_fee", "2026-03-17", method="per_volume", pages=50, how_to_pay="银行转账")
     fire(client, rid, "receive_fee", "2026-03-18")
+    review(client, rid, "2026-03-19")
     # Art 32: overriding the objection is part of the decision, with what and why.
     refused = fire(client, rid, "decide", "2026-03-19", expect=422, outcome="disclosed",
                    overrides=[{"consultation_id": ids["agency"], "disclosed": "x", "reason": "y"}])
@@ -200,6 +203,7 @@ def test_a_broken_agency_template_refuses_the_send_and_changes_nothing(engine, s
         rid = new_request(client)["id"]
         fire(client, rid, "register", "2026-03-02")
         fire(client, rid, "review", "2026-03-02")
+        review(client, rid, "2026-03-05")
         fire(client, rid, "decide", "2026-03-05", outcome="disclosed")
         client.put(f"/api/v1/requests/{rid}/letters/draft",
                    json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})

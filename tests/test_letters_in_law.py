@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.config import Settings
-from tests.conftest import TODAY, authenticate, extend, fire, letter_of, new_request, serve
+from tests.conftest import (TODAY, authenticate, extend, fire, legal_signoff, letter_of, new_request,
+                            review, serve)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,8 @@ def _reviewing(client, received_on="2026-03-02", **extra) -> int:
 def _reply(client, rid, on, **parts) -> str:
     r = client.put(f"/api/v1/requests/{rid}/letters/draft", json=parts)
     assert r.status_code == 200, r.text
+    if "legal_signoff" in client.get(f"/api/v1/requests/{rid}").json()["signoffs_required"]:
+        legal_signoff(client, rid, on)  # 法制审核 of the final text, as the agency requires
     fire(client, rid, "send_reply", on)
     letters = client.get(f"/api/v1/requests/{rid}/letters").json()["letters"]
     decision = [x for x in letters if x["kind"].startswith(("decision:", "correction:"))][-1]
@@ -99,8 +102,12 @@ def test_the_art_32_notice_goes_only_to_the_overridden_third_party_and_names_onl
     # Each consultation letter quotes its own matter, not the applicant's whole description.
     assert "申请公开“甲公司的报价明细”" in _text(client, rid, "consultation_third_party", 0)
     assert "申请公开“乙公司的监理合同”" in _text(client, rid, "consultation_third_party", 1)
+    review(client, rid, "2026-03-10")
     silent = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="disclosed")
     assert silent["detail"][0]["field"] == "overrides"  # an objection is never passed over silently
+    # The review is revised (one review per request, each version in the chain): 乙's part is withheld.
+    review(client, rid, "2026-03-10", "partly_disclosable",
+           redactions=[{"part": "乙公司的监理合同", "ground": "withheld_third_party_rights"}])
     fire(client, rid, "decide", "2026-03-10", outcome="partially_disclosed",
          reason="乙公司的监理合同涉及商业秘密", withheld_ground="withheld_third_party_rights",
          overrides=[{"consultation_id": ids["甲建筑有限公司"], "disclosed": "甲公司的中标总价",
@@ -126,6 +133,11 @@ def test_a_partial_disclosure_cites_the_withheld_ground_and_the_form_of_provisio
     query = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="partially_disclosed",
                  reason="x", withheld_ground="withheld_administrative_query")
     assert query["detail"][0]["field"] == "withheld_ground"  # Art 36(7) withholds nothing
+    unreviewed = fire(client, rid, "decide", "2026-03-10", expect=422, outcome="partially_disclosed",
+                      reason="涉及个人隐私", withheld_ground="withheld_third_party_rights")
+    assert unreviewed["detail"][0]["field"] == "outcome"  # 先审查后公开
+    review(client, rid, "2026-03-10", "partly_disclosable",
+           redactions=[{"part": "住户姓名和身份证号", "ground": "privacy"}])
     fire(client, rid, "decide", "2026-03-10", outcome="partially_disclosed", reason="涉及个人隐私",
          withheld_ground="withheld_third_party_rights")
     client.put(f"/api/v1/requests/{rid}/letters/draft",
@@ -139,7 +151,8 @@ def test_a_partial_disclosure_cites_the_withheld_ground_and_the_form_of_provisio
     assert "<p>经检索，该信息由本机关制作。" in html  # never "经审查，经检索，"
     assert ("其中，住户姓名和身份证号不予公开（涉及商业秘密、个人隐私等，公开会对第三方合法权益造成损害），"
             "理由如下：涉及个人隐私。"
-            "根据《中华人民共和国政府信息公开条例》第十五条和第三十六条第（三）项的规定，该部分不予公开。") in html
+            "根据《中华人民共和国政府信息公开条例》第十五条和第三十六条第（三）项的规定，该部分不予公开。"
+            "经保密审查，以下内容不予公开或者作去标识化处理：1.住户姓名和身份证号（涉及个人隐私，作去标识化处理）。") in html
     assert ("您申请以“电子邮件”的形式获取政府信息。根据《中华人民共和国政府信息公开条例》第四十条的规定，"
             "本机关以“纸质”的形式提供，理由是：电子文件涉及扫描大量档案，成本过高。") in html
     assert "联系人：王芳；联系地址：杭州市西湖区文三路1号" in html
@@ -217,6 +230,7 @@ def test_control_characters_never_reach_a_letter(client):
     r = client.post("/api/v1/requests", json=body)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "description"
     rid = _reviewing(client)
+    review(client, rid, "2026-03-05")
     fire(client, rid, "decide", "2026-03-05", outcome="disclosed")
     for hostile in ("a\x01b", "甲\u202e乙", "丙\u200b丁"):
         bad = client.put(f"/api/v1/requests/{rid}/letters/draft", json={"findings": hostile})

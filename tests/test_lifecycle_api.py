@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import extend, fire, head_of_office, new_request, serve
+from tests.conftest import extend, fire, head_of_office, new_request, review, serve
 
 
 def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_history(client):
@@ -28,6 +28,9 @@ def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_
                                 "reason": "需要征求第三方意见"}
     assert ext["extension_request"] is None
     assert ext["due_on"] == "2026-04-28"
+    unreviewed = fire(client, rid, "decide", "2026-04-01", expect=422, outcome="disclosed")
+    assert unreviewed["detail"][0]["field"] == "outcome"  # 先审查后公开
+    review(client, rid, "2026-04-01")
     d = fire(client, rid, "decide", "2026-04-01", outcome="disclosed")
     assert d["state"] == "decided" and d["decision"]["outcome"] == "disclosed"
     no_findings = fire(client, rid, "send_reply", "2026-04-02", expect=422)
@@ -43,9 +46,9 @@ def test_a_request_goes_from_receipt_to_archive_and_every_step_is_in_a_verified_
     # Each step that sends a letter is followed, in the same transaction, by its issue_letter.
     assert [e["event"] for e in history["events"]] == [
         "receive", "register", "issue_letter", "review", "open_consultation", "issue_letter",
-        "close_consultation", "request_extension", "approve_extension", "issue_letter", "decide",
-        "send_reply", "issue_letter", "archive"]
-    assert [e["seq"] for e in history["events"]] == list(range(1, 15))
+        "close_consultation", "request_extension", "approve_extension", "issue_letter",
+        "review_confidentiality", "decide", "send_reply", "issue_letter", "archive"]
+    assert [e["seq"] for e in history["events"]] == list(range(1, 16))
     # Each step by the authenticated user who took it: the head approved the extension.
     assert {e["actor"] for e in history["events"]} == {"zhang.wei", "head.5dfb2623"}
     approval = next(e for e in history["events"] if e["event"] == "approve_extension")
@@ -178,9 +181,14 @@ def test_fee_notice_waits_for_payment_and_unpaid_fee_closes_the_request(client):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    bad = fire(client, rid, "notify_fee", "2026-03-05", expect=422, amount_yuan=0, basis="按件计收", how_to_pay="银行转账")
-    assert bad["detail"][0]["field"] == "amount_yuan"
-    f = fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
+    typed = fire(client, rid, "notify_fee", "2026-03-05", expect=422, method="per_volume", pages=120,
+                 amount_yuan=200, how_to_pay="银行转账")
+    assert typed["detail"][0]["field"] == "amount_yuan"  # computed, never typed
+    free = fire(client, rid, "notify_fee", "2026-03-05", expect=422, method="per_volume", pages=30,
+                how_to_pay="银行转账")
+    assert free["detail"][0]["field"] == "pages"  # the first 30 pages are free
+    f = fire(client, rid, "notify_fee", "2026-03-05", method="per_volume", pages=120, how_to_pay="银行转账")
+    assert f["fee"]["amount_yuan"] == 70 * 10 + 20 * 20
     assert f["state"] == "awaiting_fee" and f["clock"]["stop_lapses_on"] == "2026-04-02"
     serve(client, rid, "fee_notice", "2026-03-05")
     early = fire(client, rid, "decide", "2026-03-20", expect=422, outcome="other_fee_unpaid")

@@ -111,7 +111,7 @@ def test_a_fee_is_payable_within_20_working_days_of_the_notice_being_served(clie
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
+    fire(client, rid, "notify_fee", "2026-03-05", method="per_volume", pages=50, how_to_pay="银行转账")
     fee = client.get(f"/api/v1/requests/{rid}").json()["fee"]
     assert (fee["pay_by"], fee["pay_by_presumed"]) == ("2026-04-02", True)
     serve(client, rid, "fee_notice", "2026-03-09", method="post", tracking_number="EMS002")

@@ -47,7 +47,7 @@ def test_an_unpaid_fee_closes_as_other_fee_unpaid(client, engine, settings):
     rid = new_request(client, received_on="2026-03-02")["id"]
     fire(client, rid, "register", "2026-03-02")
     fire(client, rid, "review", "2026-03-02")
-    fire(client, rid, "notify_fee", "2026-03-05", amount_yuan=200, basis="按件计收", how_to_pay="银行转账")
+    fire(client, rid, "notify_fee", "2026-03-05", method="per_volume", pages=50, how_to_pay="银行转账")
     serve(client, rid, "fee_notice", "2026-03-05")
     assert sweep_lapses(engine, dt.date(2026, 4, 2), settings).changed == 0  # pay by 2 April
     assert sweep_lapses(engine, dt.date(2026, 4, 3), settings).fee_unpaid == ["2026-000001"]

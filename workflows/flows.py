@@ -16,8 +16,9 @@ from prefect.artifacts import acreate_markdown_artifact
 from sqlalchemy import Engine
 
 from core.config import Settings, get_settings
-from core.db import get_engine, refresh_statistics
+from core.db import get_engine, refresh_statistics, session_scope
 from core.logging import get_logger
+from states import fingerprints
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
 from workflows.effects import EFFECTS
 from workflows.outbox import Claimed, claim, park_exhausted, process, worker_name
@@ -106,10 +107,12 @@ async def sweep_deadlines(today: dt.date | None = None) -> dict:
     digests = build_digests(engine, today, settings)
     mailed = mail_digests(engine, today, settings)
     refresh_statistics(engine)  # nightly: SQLite's planner needs them for the live lists
+    with session_scope(engine) as session:  # requests from before 0013, or of an older VERSION
+        fingerprinted = fingerprints.fill_missing(session)
     summary = {"today": today.isoformat(), "closed": closed, "failed": failed,
                "due_soon": flags.due_soon, "overdue": flags.overdue, "cleared": flags.cleared,
                "digests": [d.id for d in digests], "mailed": mailed,
-               "held_provisional": held}
+               "held_provisional": held, "fingerprinted": fingerprinted}
     log.info("sweep_deadlines_done", **{k: v for k, v in summary.items() if k != "closed"},
              closed=sum(map(len, closed.values())))
     await report("sweep-deadlines", summary)

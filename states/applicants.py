@@ -1,0 +1,39 @@
+"""One applicant's requests to one agency in a calendar month (Art 35's counts, 109号's per-item
+fees), grouped by the applicant key each request carries (`core.personal_data.applicant_key`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core.personal_data import applicant_key  # noqa: F401  (re-exported: the key is computed there)
+from states.models import Request
+
+
+def month_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    first = day.replace(day=1)
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return first, following
+
+
+def place_in_month(session: Session, row: Request) -> int:
+    """The request's place among its applicant's requests to the same agency in its calendar
+    month of receipt, counted in order of receipt (then of registration): 1 for the first."""
+    first, following = month_of(row.received_on)
+    earlier = session.exec(select(func.count()).select_from(Request).where(
+        Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
+        Request.received_on >= first, Request.received_on < row.received_on)).one()
+    same_day = session.exec(select(func.count()).select_from(Request).where(
+        Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
+        Request.received_on == row.received_on, Request.id <= row.id)).one()
+    return int(earlier) + int(same_day)
+
+
+def month_count(session: Session, row: Request) -> int:
+    """All of the applicant's requests to the agency in the calendar month of this one's receipt."""
+    first, following = month_of(row.received_on)
+    return int(session.exec(select(func.count()).select_from(Request).where(
+        Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
+        Request.received_on >= first, Request.received_on < following)).one())
