@@ -167,6 +167,8 @@ class SimilarRequestOut(Out):
     received_on: dt.date
     state: str
     outcome: str | None
+    replied_on: dt.date | None = Field(description="when the agency replied to it (Art 36(6) "
+                                       "applies only to a request already answered)")
     similarity: float = Field(description="estimated Jaccard similarity of the descriptions, 0–1")
     url: str
 

@@ -64,16 +64,21 @@ def check_phone(value: str) -> str:
 
 
 def applicant_key(kind: str, name: str, id_number: str | None = None, phone: str | None = None,
-                  email: str | None = None) -> str:
+                  email: str | None = None, address: str | None = None) -> str | None:
     """What groups one applicant's requests (Art 35 counts, per-item fees, repeats). A hash, so
     grouping needs neither the ID number nor the phone in another column: the ID number
-    (身份证号 / 统一社会信用代码) when given, else the kind, the name and the phone or e-mail — two
-    people called 张伟 with no ID on file stay apart unless they also share a telephone number.
+    (身份证号 / 统一社会信用代码) when given, else the kind, the name and the phone, e-mail or address
+    — two people called 张伟 stay apart unless they also share a telephone number (or, with no
+    phone or e-mail, an address). None when nothing but the name is known: such a request is
+    grouped with no other (no per-item fee, no monthly count, no repeat).
     Migration 0013 computed it for the requests before it: change it only with a migration."""
     if id_number and id_number.strip():
         canonical = "id:" + unicodedata.normalize("NFKC", id_number).strip().upper()
     else:
-        contact = re.sub(r"\D", "", phone or "") or (email or "").strip().lower()
+        contact = (re.sub(r"\D", "", phone or "") or (email or "").strip().lower()
+                   or re.sub(r"\s+", "", unicodedata.normalize("NFKC", address or "")))
+        if not contact:
+            return None
         plain_name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or ""))
         canonical = f"name:{kind}:{plain_name}:{contact}"
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]

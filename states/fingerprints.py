@@ -25,11 +25,16 @@ CLUSTER_WINDOW_DAYS = 365
 CLUSTER_LIMIT = 100
 
 
-def store(session: Session, row: Request) -> None:
-    """Fingerprint `row` (its description), replacing an older one."""
-    sig = similarity.signature(row.description)
-    session.execute(delete(SimilarityBand).where(SimilarityBand.request_id == row.id))
-    existing = session.get(RequestFingerprint, row.id)
+def signature_of(description: str) -> bytes:
+    return similarity.signature(description)
+
+
+def store(session: Session, row: Request, sig: bytes | None = None, *, new: bool = False) -> None:
+    """Fingerprint `row` (its description), replacing an older one (`new`: there is none)."""
+    sig = sig if sig is not None else similarity.signature(row.description)
+    if not new:
+        session.execute(delete(SimilarityBand).where(SimilarityBand.request_id == row.id))
+    existing = None if new else session.get(RequestFingerprint, row.id)
     if existing is None:
         session.add(RequestFingerprint(request_id=row.id, signature=sig, version=similarity.VERSION))
     else:
@@ -37,7 +42,8 @@ def store(session: Session, row: Request) -> None:
         session.add(existing)
     session.flush()
     keys = sorted(set(similarity.band_keys(sig)))
-    session.execute(insert(SimilarityBand), [{"key": k, "request_id": row.id} for k in keys])
+    if keys:  # an empty or boilerplate-only text has none
+        session.execute(insert(SimilarityBand), [{"key": k, "request_id": row.id} for k in keys])
 
 
 def fill_missing(session: Session, *, batch: int = 2000,
@@ -78,29 +84,33 @@ def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[d
         return []
     earlier = session.exec(
         select(Request.id, Request.number, Request.received_on, Request.state, Request.outcome,
-               RequestFingerprint.signature)
+               Request.replied_on, RequestFingerprint.signature)
         .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
         .where(Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
-               Request.id != row.id, Request.received_on <= row.received_on)
+               (Request.received_on < row.received_on)
+               | ((Request.received_on == row.received_on) & (Request.id < row.id)))
         .order_by(Request.received_on.desc(), Request.id.desc()).limit(500)).all()
     found = []
-    for rid, number, received_on, state, outcome, sig in earlier:
+    for rid, number, received_on, state, outcome, replied_on, sig in earlier:
         score = similarity.estimate(mine.signature, sig)
         if score >= similarity.THRESHOLD:
             found.append({"id": rid, "number": number, "received_on": received_on, "state": state,
-                          "outcome": outcome, "similarity": round(score, 2)})
+                          "outcome": outcome, "replied_on": replied_on,
+                          "similarity": round(score, 2)})
     found.sort(key=lambda c: (-c["similarity"], c["received_on"]), reverse=False)
     return found[:limit]
 
 
 def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
              min_applicants: int = CLUSTER_MIN_APPLICANTS, window_days: int = CLUSTER_WINDOW_DAYS,
-             limit: int = CLUSTER_LIMIT) -> list[dict]:
+             limit: int | None = CLUSTER_LIMIT) -> list[dict]:
     """Groups of similar requests from at least `min_applicants` applicants received in the last
     `window_days`: what many people ask for, which Art 44 says may be published proactively.
 
-    Candidates come from shared band keys (one indexed GROUP BY); a pair joins a cluster when its
-    estimated similarity is ≥ similarity.CLUSTER_THRESHOLD (union–find)."""
+    Candidates come from shared band keys (one indexed GROUP BY); each request of a band bucket
+    joins the bucket's first request's cluster when they are similar enough to be requests for the
+    same information (≥ similarity.THRESHOLD; the looser CLUSTER_THRESHOLD chained a whole
+    village's requests of one year into one cluster). Linear in the bucket sizes, not quadratic."""
     since = today - dt.timedelta(days=window_days)
     scope = [Request.received_on >= since]
     if agency_ids is not None:
@@ -129,16 +139,14 @@ def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
             x = parent[x]
         return x
 
-    checked: set[tuple[int, int]] = set()
     for bucket in buckets.values():
-        for i, a in enumerate(bucket):
-            for b in bucket[i + 1:]:
-                pair = (a, b) if a < b else (b, a)
-                if pair in checked or root(a) == root(b):
-                    continue
-                checked.add(pair)
-                if similarity.estimate(sigs[a], sigs[b]) >= similarity.CLUSTER_THRESHOLD:
-                    parent[root(a)] = root(b)
+        first = bucket[0]
+        for other in bucket[1:]:
+            if root(first) == root(other):
+                continue
+            if (sigs[first] == sigs[other]
+                    or similarity.estimate(sigs[first], sigs[other]) >= similarity.THRESHOLD):
+                parent[root(other)] = root(first)
     groups: dict[int, list[int]] = defaultdict(list)
     for rid in ids:
         groups[root(rid)].append(rid)
@@ -155,4 +163,4 @@ def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
                     "example": rows[group[-1]].description[:200],
                     "request_ids": group})
     out.sort(key=lambda c: (-c["applicants"], -c["size"], c["request_ids"][0]))
-    return out[:limit]
+    return out if limit is None else out[:limit]

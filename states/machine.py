@@ -501,6 +501,8 @@ class RequestMachine(StateChart):
                      and ground != "withheld_administrative_query", "withheld_ground",
                      "the outcome code (withheld_…, Art 14–16) of the part not disclosed (Art 37)")
         review_step.check_reviewed(ctx, outcome)  # 先审查后公开
+        if outcome == "partially_disclosed":
+            review_step.check_withheld_ground(ctx, data.get("withheld_ground"))
         overrides = data.get("overrides") or []
         if outcome == "disclosed":
             overridden = {o.get("consultation_id") for o in overrides}

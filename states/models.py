@@ -193,7 +193,7 @@ class SimilarityBand(SQLModel, table=True):
     """One LSH band key of a request: requests sharing a key are candidates for similarity."""
     __tablename__ = "similarity_band"
     key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    request_id: int = Field(foreign_key="request.id", primary_key=True)
+    request_id: int = Field(foreign_key="request.id", primary_key=True, index=True)
 
 
 class ProactiveDisclosure(SQLModel, table=True):

@@ -30,12 +30,13 @@ def prompts_for(session: Session, row: Request, similar: list[dict]) -> list[dic
                                    "申请数量、频次明显超过合理范围的，可以要求申请人说明理由"
                                    "（《中华人民共和国政府信息公开条例》第三十五条，ask_reasons，"
                                    "说明理由告知书）"})
-    answered = [s for s in similar if s["outcome"] or s["state"] in ("replied", "archived")]
+    answered = [s for s in similar if s["replied_on"]]  # Art 36(6): already answered
     if similar:
         numbers = "、".join(s["number"] for s in similar[:5])
         out.append({"kind": "possible_repeat", "count": len(similar), "threshold": None,
                     "message": f"该申请人此前提出的{numbers}等{len(similar)}件申请内容相近"
                                + ("，其中已有答复" if answered else "")
-                               + "；重复申请相同政府信息且行政机关已答复的，可以不予重复处理"
-                                 "（第三十六条第（六）项，not_processed_repeat）"})
+                               + "；行政机关已就申请人提出的政府信息公开申请作出答复、申请人重复申请公开"
+                                 "相同政府信息的，告知申请人不予重复处理（第三十六条第（六）项，"
+                                 "not_processed_repeat）"})
     return out

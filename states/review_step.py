@@ -73,6 +73,16 @@ def record_confidentiality(ctx, data: dict) -> None:
     ctx.session.add(review)
 
 
+def check_withheld_ground(ctx, ground: str | None) -> None:
+    """A partial disclosure cites the ground of a part the review marked (a privacy part is
+    withheld under Art 15, the third party's rights), so the letter's article is the right one."""
+    grounds = {("withheld_third_party_rights" if r["ground"] == PRIVACY else r["ground"])
+               for r in redactions_of(review_of(ctx.session, ctx.row.id))}
+    _require(not grounds or ground in grounds, "withheld_ground",
+             f"the confidentiality review withholds parts on {', '.join(sorted(grounds))}: cite one "
+             "of those (or review again)")
+
+
 def check_reviewed(ctx, outcome: str, field: str = "outcome") -> None:
     """A disclosure (全部 or 部分) needs a recorded review that allows it (先审查后公开)."""
     needed = REVIEWED_OUTCOMES.get(outcome)
@@ -168,6 +178,11 @@ def compute_fee(ctx, data: dict) -> Fee:
     method, pages = data.get("method"), data.get("pages")
     _require(method in METHODS, "method", "per_item (按件计收) or per_volume (按量计收), one of "
              "the two, never both (国办函〔2020〕109号)")
+    if method == "per_item":
+        _require(ctx.row.applicant_key is not None, "method",
+                 "per_item counts the applicant's requests in the month, but this applicant gave no "
+                 "ID number, telephone, e-mail or address to tell them from others of the same name: "
+                 "charge per_volume, or record a contact first")
     if method == "per_volume":
         _require(isinstance(pages, int) and not isinstance(pages, bool) and 1 <= pages <= MAX_PAGES,
                  "pages", f"the pages of the information, 1 to {MAX_PAGES:,}")

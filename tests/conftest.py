@@ -148,13 +148,18 @@ def fire(client, request_id, event, on, expect=200, **fields) -> dict:
     return response.json()
 
 
+def _logged_in(client, prefix: str, role: str, name: str) -> TestClient:
+    """A client of the same app logged in as a `role` user whose account shows `name`."""
+    username = prefix + hashlib.sha1(name.encode()).hexdigest()[:8]
+    other = TestClient(client.app, raise_server_exceptions=False)
+    other.headers["Authorization"] = "Bearer " + make_user(client.app.state.engine, username, role,
+                                                           display_name=name)
+    return other
+
+
 def head_of_office(client, name: str = "陈静") -> TestClient:
     """A client logged in as the OGI office head (supervisor) whose account shows `name`."""
-    username = "head." + hashlib.sha1(name.encode()).hexdigest()[:8]
-    head = TestClient(client.app, raise_server_exceptions=False)
-    head.headers["Authorization"] = "Bearer " + make_user(client.app.state.engine, username,
-                                                          "supervisor", display_name=name)
-    return head
+    return _logged_in(client, "head.", "supervisor", name)
 
 
 def extend(client, request_id, on, *, days, reason, approved_by="陈静", expect=200) -> dict:
@@ -188,11 +193,7 @@ def review(client, request_id, on, conclusion="disclosable", *, redactions=None,
 
 def legal_reviewer(client, name: str = "王律") -> TestClient:
     """A client logged in as a legal reviewer (法制审核) whose account shows `name`."""
-    username = "legal." + hashlib.sha1(name.encode()).hexdigest()[:8]
-    legal = TestClient(client.app, raise_server_exceptions=False)
-    legal.headers["Authorization"] = "Bearer " + make_user(client.app.state.engine, username,
-                                                           "legal", display_name=name)
-    return legal
+    return _logged_in(client, "legal.", "legal", name)
 
 
 def legal_signoff(client, request_id, on, *, name="王律", conclusion="approved", opinion=None,

@@ -305,3 +305,46 @@ def test_a_legal_reviewer_cannot_act_for_staff(client):
     # … but records a confidentiality review as themselves.
     assert legal.post(f"/api/v1/requests/{rid}/events/review_confidentiality",
                       json={"on": "2026-03-05", "conclusion": "disclosable", "basis": "不涉密"}).status_code == 200
+
+
+def test_two_strangers_of_one_name_are_never_one_applicant(client):
+    """A fee or a monthly count never rests on another person's requests."""
+    for i in range(11):
+        new_request(client, received_on=f"2026-03-{2 + i:02d}", description=f"申请公开编号{i}的文件",
+                    applicant={"name": "张伟", "kind": "natural_person", "address": "西湖区文一路1号"})
+    other = new_request(client, received_on="2026-03-20", description="申请公开编号99的文件",
+                        applicant={"name": "张伟", "kind": "natural_person", "address": "滨江区江南大道9号"})
+    rid = other["id"]
+    fire(client, rid, "register", "2026-03-20")
+    fire(client, rid, "review", "2026-03-20")
+    free = fire(client, rid, "notify_fee", "2026-03-23", expect=422, method="per_item", how_to_pay="转账")
+    assert "no. 1 " in free["detail"][0]["rule"]  # his first, not the other 张伟's twelfth
+    nameless = new_request(client, received_on="2026-03-20", description="申请公开编号98的文件",
+                           applicant={"name": "张伟", "kind": "natural_person"})["id"]
+    fire(client, nameless, "register", "2026-03-20")
+    fire(client, nameless, "review", "2026-03-20")
+    unknown = fire(client, nameless, "notify_fee", "2026-03-23", expect=422, method="per_item",
+                   how_to_pay="转账")
+    assert unknown["detail"][0]["field"] == "method" and "per_volume" in unknown["detail"][0]["rule"]
+
+
+def test_a_partial_disclosure_cites_a_ground_the_review_marked(client):
+    rid = _reviewing(client)
+    review(client, rid, "2026-03-05", "partly_disclosable",
+           redactions=[{"part": "会议纪要", "ground": "withheld_process_information"}])
+    wrong = fire(client, rid, "decide", "2026-03-05", expect=422, outcome="partially_disclosed",
+                 reason="x", withheld_ground="withheld_third_party_rights")
+    assert wrong["detail"][0]["field"] == "withheld_ground"
+    fire(client, rid, "decide", "2026-03-05", outcome="partially_disclosed", reason="属于过程性信息",
+         withheld_ground="withheld_process_information")
+
+
+def test_the_repeat_prompt_says_answered_only_of_a_reply_sent(client):
+    first = new_request(client, received_on="2026-03-02", applicant=PERSON,
+                        description="申请公开2025年本区老旧小区改造项目的资金使用明细")["id"]
+    fire(client, first, "withdraw", "2026-03-03")
+    again = new_request(client, received_on="2026-03-04", applicant=PERSON,
+                        description="申请公开2025年本区老旧小区改造项目的资金使用明细")
+    prompt = [p for p in again["prompts"] if p["kind"] == "possible_repeat"][0]
+    assert "已有答复" not in prompt["message"] and "告知申请人不予重复处理" in prompt["message"]
+    assert again["similar_requests"][0]["replied_on"] is None

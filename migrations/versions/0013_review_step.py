@@ -59,7 +59,8 @@ def upgrade() -> None:
     op.create_table(
         "similarity_band",
         sa.Column("key", sa.BigInteger(), primary_key=True),
-        sa.Column("request_id", sa.Integer(), sa.ForeignKey("request.id"), primary_key=True))
+        sa.Column("request_id", sa.Integer(), sa.ForeignKey("request.id"), primary_key=True,
+                  index=True))
     op.create_table(
         "proactive_disclosure",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -85,7 +86,8 @@ def upgrade() -> None:
                                       server_default="10"))
     bind, last = op.get_bind(), 0
     select = sa.text("SELECT id, applicant_kind, applicant_name, applicant_id_number, applicant_phone, "
-                     "applicant_email FROM request WHERE id > :last ORDER BY id LIMIT 10000")
+                     "applicant_email, applicant_address FROM request WHERE id > :last ORDER BY id "
+                     "LIMIT 10000")
     update = sa.text("UPDATE request SET applicant_key = :key WHERE id = :id")
     while rows := bind.execute(select, {"last": last}).all():
         bind.execute(update, [{"id": r[0], "key": applicant_key(*r[1:])} for r in rows])
