@@ -49,23 +49,18 @@ def disclosure_candidates(
     disclosures are listed; groups already answered in full are left out."""
     today = http.app.state.settings.today()
     found = fingerprints.clusters(session, agency_ids=_agency_ids(session, user, agency),
-                                  today=today, min_applicants=min_applicants, window_days=days,
-                                  limit=None)
+                                  today=today, min_applicants=min_applicants, window_days=days)
+    for c in found:
+        c["request_ids"] = c["request_ids"][-SHOWN:]  # the latest; `size` says how many there are
     ids = sorted({rid for c in found for rid in c["request_ids"]})
     numbers = dict(session.exec(select(Request.id, Request.number).where(Request.id.in_(ids))).all())
     published = proactive.published_for(session, ids)
     items = []
-    for c in found:  # the published are left out before the limit, so they hide nothing
+    for c in found:  # groups answered in full are already left out (before the limit)
         done = {d for rid in c["request_ids"] for d in published.get(rid, [])}
-        if all(rid in published for rid in c["request_ids"]):
-            continue
-        shown = c["request_ids"][-SHOWN:]  # the latest; `size` says how many there are
-        items.append({**c, "request_ids": shown,
-                      "requests": [{"id": rid, "number": numbers[rid], "url": f"/api/v1/requests/{rid}"}
-                                   for rid in shown],
+        items.append({**c, "requests": [{"id": rid, "number": numbers[rid],
+                                         "url": f"/api/v1/requests/{rid}"} for rid in c["request_ids"]],
                       "published_in": sorted(done)})
-        if len(items) == fingerprints.CLUSTER_LIMIT:
-            break
     return {"days": days, "min_applicants": min_applicants, "items": items}
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert
 from sqlmodel import Session, select
 
 from states import similarity
-from states.models import Request, RequestFingerprint, SimilarityBand
+from states.models import ProactiveDisclosureRequest, Request, RequestFingerprint, SimilarityBand
 
 # Art 44 clusters: requests of at least this many different applicants, received in the window.
 CLUSTER_MIN_APPLICANTS = 3
@@ -78,18 +78,23 @@ def missing_count(session: Session) -> int:
 
 def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[dict]:
     """The applicant's earlier requests to the same agency whose description is similar to this
-    one's (≥ similarity.THRESHOLD), most similar first."""
+    one's (≥ similarity.THRESHOLD), most similar first. Only those sharing a band key with it are
+    compared: a heavy applicant's thousands of requests are not read one by one."""
     mine = session.get(RequestFingerprint, row.id)
     if mine is None or row.applicant_key is None:
         return []
+    keys = similarity.band_keys(mine.signature)
+    if not keys:
+        return []
+    sharing = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(keys))
     earlier = session.exec(
         select(Request.id, Request.number, Request.received_on, Request.state, Request.outcome,
                Request.replied_on, RequestFingerprint.signature)
         .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
-        .where(Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
+        .where(Request.id.in_(sharing),
+               Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
                (Request.received_on < row.received_on)
-               | ((Request.received_on == row.received_on) & (Request.id < row.id)))
-        .order_by(Request.received_on.desc(), Request.id.desc()).limit(500)).all()
+               | ((Request.received_on == row.received_on) & (Request.id < row.id)))).all()
     found = []
     for rid, number, received_on, state, outcome, replied_on, sig in earlier:
         score = similarity.estimate(mine.signature, sig)
@@ -97,41 +102,53 @@ def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[d
             found.append({"id": rid, "number": number, "received_on": received_on, "state": state,
                           "outcome": outcome, "replied_on": replied_on,
                           "similarity": round(score, 2)})
-    found.sort(key=lambda c: (-c["similarity"], c["received_on"]), reverse=False)
+    found.sort(key=lambda c: (-c["similarity"], c["received_on"], c["id"]))
     return found[:limit]
 
 
 def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
              min_applicants: int = CLUSTER_MIN_APPLICANTS, window_days: int = CLUSTER_WINDOW_DAYS,
-             limit: int | None = CLUSTER_LIMIT) -> list[dict]:
+             limit: int | None = CLUSTER_LIMIT, unpublished: bool = True) -> list[dict]:
     """Groups of similar requests from at least `min_applicants` applicants received in the last
     `window_days`: what many people ask for, which Art 44 says may be published proactively.
+    `unpublished`: leave out the groups whose every request a recorded proactive disclosure
+    answers (before the limit, so they hide nothing).
 
-    Candidates come from shared band keys (one indexed GROUP BY); each request of a band bucket
-    joins the bucket's first request's cluster when they are similar enough to be requests for the
-    same information (≥ similarity.THRESHOLD; the looser CLUSTER_THRESHOLD chained a whole
-    village's requests of one year into one cluster). Linear in the bucket sizes, not quadratic."""
+    Candidates come from band keys shared by that many applicants (one GROUP BY over the distinct
+    (key, applicant) pairs, which PostgreSQL aggregates without a sort of every band row); in each
+    band bucket every request is compared with the bucket's first, all at once (numpy), and joins
+    its group when they are requests for the same information (≥ similarity.THRESHOLD; the looser
+    CLUSTER_THRESHOLD chained a whole village's requests of one year into one group)."""
+    import numpy as np  # installed with datasketch; only this supervisor's view needs it here
+
     since = today - dt.timedelta(days=window_days)
     scope = [Request.received_on >= since]
     if agency_ids is not None:
         scope.append(Request.agency_id.in_(agency_ids))
-    shared = (select(SimilarityBand.key)
-              .join(Request, Request.id == SimilarityBand.request_id).where(*scope)
-              .group_by(SimilarityBand.key)
-              .having(func.count(func.distinct(Request.applicant_key)) >= min_applicants))
+    pairs = (select(SimilarityBand.key, Request.applicant_key).distinct()
+             .join(Request, Request.id == SimilarityBand.request_id)
+             .where(Request.applicant_key.is_not(None), *scope).subquery())
+    shared = (select(pairs.c.key).group_by(pairs.c.key)
+              .having(func.count() >= min_applicants))
     members = session.exec(
-        select(SimilarityBand.key, Request.id)
+        select(SimilarityBand.key, SimilarityBand.request_id)
         .join(Request, Request.id == SimilarityBand.request_id)
         .where(SimilarityBand.key.in_(shared), *scope)).all()
+    if not members:
+        return []
+    candidates = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(shared))
+    info = session.exec(
+        select(Request.id, Request.applicant_key, Request.received_on, RequestFingerprint.signature)
+        .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
+        .where(Request.id.in_(candidates), *scope).order_by(Request.id)).all()
+    ids = [r[0] for r in info]
+    index = {rid: i for i, rid in enumerate(ids)}
+    sigs = np.frombuffer(b"".join(r[3] for r in info), dtype="<u4").reshape(len(ids), -1)
     buckets: dict[int, list[int]] = defaultdict(list)
     for key, rid in members:
-        buckets[key].append(rid)
-    ids = sorted({rid for _key, rid in members})
-    if not ids:
-        return []
-    sigs = dict(session.exec(select(RequestFingerprint.request_id, RequestFingerprint.signature)
-                             .where(RequestFingerprint.request_id.in_(ids))).all())
-    parent = {rid: rid for rid in ids}
+        if rid in index:
+            buckets[key].append(index[rid])
+    parent = list(range(len(ids)))
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -140,27 +157,33 @@ def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
         return x
 
     for bucket in buckets.values():
-        first = bucket[0]
-        for other in bucket[1:]:
-            if root(first) == root(other):
-                continue
-            if (sigs[first] == sigs[other]
-                    or similarity.estimate(sigs[first], sigs[other]) >= similarity.THRESHOLD):
-                parent[root(other)] = root(first)
+        if len(bucket) < 2:
+            continue
+        first, others = bucket[0], np.array(bucket[1:])
+        same = (sigs[others] == sigs[first]).mean(axis=1) >= similarity.THRESHOLD
+        for other in others[same].tolist():
+            a, b = root(first), root(other)
+            if a != b:
+                parent[b] = a
     groups: dict[int, list[int]] = defaultdict(list)
-    for rid in ids:
-        groups[root(rid)].append(rid)
-    rows = {r.id: r for r in session.exec(select(Request).where(Request.id.in_(ids))).all()}
+    for i in range(len(ids)):
+        groups[root(i)].append(i)
+    published = set(session.exec(select(ProactiveDisclosureRequest.request_id).distinct().where(
+        ProactiveDisclosureRequest.request_id.in_(candidates))).all()) if unpublished else set()
     out = []
     for group in groups.values():
-        applicants = {rows[r].applicant_key for r in group}
-        if len(applicants) < min_applicants:
+        applicants = {info[i][1] for i in group}
+        if len(applicants) < min_applicants or all(ids[i] in published for i in group):
             continue
-        group.sort(key=lambda r: (rows[r].received_on, r))
+        group.sort(key=lambda i: (info[i][2], ids[i]))
         out.append({"size": len(group), "applicants": len(applicants),
-                    "first_received_on": rows[group[0]].received_on,
-                    "last_received_on": rows[group[-1]].received_on,
-                    "example": rows[group[-1]].description[:200],
-                    "request_ids": group})
+                    "first_received_on": info[group[0]][2], "last_received_on": info[group[-1]][2],
+                    "request_ids": [ids[i] for i in group]})
     out.sort(key=lambda c: (-c["applicants"], -c["size"], c["request_ids"][0]))
-    return out if limit is None else out[:limit]
+    out = out if limit is None else out[:limit]
+    latest = [c["request_ids"][-1] for c in out]
+    examples = dict(session.exec(select(Request.id, Request.description)
+                                 .where(Request.id.in_(latest))).all()) if latest else {}
+    for c in out:
+        c["example"] = examples[c["request_ids"][-1]][:200]
+    return out
