@@ -192,6 +192,9 @@ class RequestOut(RequestSummary):
     confidentiality_review: ConfidentialityReviewOut | None
     internal_consultations: list[InternalConsultationOut]
     legal_signoff: LegalSignoffOut | None
+    legal_returned_on: dt.date | None = Field(description="the legal reviewer returned the reply "
+                                              "(its opinion is in the history); send_reply waits "
+                                              "for a revised decision, review or draft")
     signoffs_required: list[str] = Field(description="before send_reply, for the decided outcome: "
                                          "legal_signoff (法制审核) and/or approve_reply (负责人签批)")
     fee: FeeOut | None

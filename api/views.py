@@ -95,6 +95,7 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             for c in internal_consultations_of(session, row.id)],
         "legal_signoff": None if row.legal_signed_by is None else {
             "signed_by": row.legal_signed_by, "on": row.legal_signed_on},
+        "legal_returned_on": row.legal_returned_on,
         "signoffs_required": _signoffs_required(session, row, decision),
         "fee": None if row.fee_notified_on is None else _fee_view(row, calendar, settings),
         "consultations": [_consultation_view(c, calendar, settings) for c in consultations],

@@ -270,6 +270,7 @@ def save_draft(session: Session, request_id: int, actor: str, parts: dict,
                     data={"signed_by": row.legal_signed_by, "signed_on": row.legal_signed_on,
                           "why": "the draft changed after the sign-off"})
         row.legal_signed_by = row.legal_signed_on = None
+    row.legal_returned_on = None  # a revised draft answers a return by the legal reviewer
     session.add(row)
     draft = session.exec(select(LetterDraft).where(LetterDraft.request_id == request_id,
                                                    LetterDraft.kind == "decision")

@@ -391,6 +391,9 @@ class RequestMachine(StateChart):
         group = OUTCOMES[decision.outcome].report_group if decision else None
         if decision:
             review_step.check_reviewed(ctx, decision.outcome, "event")  # a review revised since
+        _require(ctx.row.legal_returned_on is None, "event",
+                 f"the legal reviewer returned this reply on {ctx.row.legal_returned_on} (法制审核意见 "
+                 "in the history): revise the decision, review or letter draft first")
         if group in ctx.legal_groups:
             _require(ctx.row.legal_signed_by is not None, "event",
                      f"this agency's {group} replies need the legal reviewer's sign-off (法制审核) "

@@ -71,6 +71,7 @@ class Request(SQLModel, table=True):
     reply_approved_on: dt.date | None = None
     legal_signed_by: str | None = None                  # 法制审核 sign-off of the decided reply
     legal_signed_on: dt.date | None = None
+    legal_returned_on: dt.date | None = None            # returned by 法制审核: no reply until revised
     fee_notified_on: dt.date | None = None              # 收费通知
     fee_amount_yuan: int | None = None                  # computed (states/fees.py), never typed
     fee_method: str | None = None                       # per_item / per_volume (109号)

@@ -156,6 +156,9 @@ def check_legal_signoff(ctx, data: dict) -> None:
 def record_legal_signoff(ctx, data: dict) -> None:
     if data["conclusion"] == "approved":
         ctx.row.legal_signed_by, ctx.row.legal_signed_on = data["signed_by"].strip(), ctx.on
+        ctx.row.legal_returned_on = None
+    else:  # returned: nothing goes out until the decision, review or draft is revised
+        ctx.row.legal_returned_on = ctx.on
 
 
 def withdraw_signoffs(ctx, why: str) -> None:
@@ -170,6 +173,7 @@ def withdraw_signoffs(ctx, why: str) -> None:
         ctx.recorded["legal_signoff_withdrawn"] = {"by": row.legal_signed_by,
                                                    "on": row.legal_signed_on, "why": why}
         row.legal_signed_by = row.legal_signed_on = None
+    row.legal_returned_on = None  # revised: the reviewer looks again (if the agency asks it)
 
 
 # --- 信息处理费 -----------------------------------------------------------------------

@@ -169,6 +169,13 @@ def test_an_agency_without_legal_sign_off_sends_refusals_directly(client, engine
     fire(client, rid, "decide", "2026-03-05", outcome="withheld_internal_affairs", reason="属于内部事务信息")
     client.put(f"/api/v1/requests/{rid}/letters/draft", json={"findings": "经审查"})
     assert client.get(f"/api/v1/requests/{rid}").json()["signoffs_required"] == []
+    # A legal reviewer who looks anyway and returns it stops the reply until it is revised.
+    returned = legal_signoff(client, rid, "2026-03-06", conclusion="returned", opinion="理由不充分")
+    assert returned["legal_returned_on"] == "2026-03-06"
+    held = fire(client, rid, "send_reply", "2026-03-06", expect=422)
+    assert "returned" in held["detail"][0]["rule"]
+    client.put(f"/api/v1/requests/{rid}/letters/draft", json={"findings": "经审查，属于人事管理信息"})
+    assert client.get(f"/api/v1/requests/{rid}").json()["legal_returned_on"] is None
     assert fire(client, rid, "send_reply", "2026-03-06")["state"] == "replied"
 
 

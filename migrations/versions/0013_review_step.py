@@ -23,6 +23,7 @@ branch_labels = None
 depends_on = None
 
 REQUEST_COLUMNS = (("legal_signed_by", sa.String()), ("legal_signed_on", sa.Date()),
+                   ("legal_returned_on", sa.Date()),
                    ("fee_method", sa.String()), ("fee_units", sa.Integer()),
                    ("fee_basis", sa.Text()), ("applicant_key", sa.String()))
 
