@@ -25,6 +25,10 @@ from sqlmodel import Session
 from core.config import get_settings
 
 
+# Execution option of a connection that never writes: `engine.connect().execution_options(**{READ_ONLY: True})`.
+READ_ONLY = "gongkai_read_only"
+
+
 def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -61,7 +65,10 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> En
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection that only reads (READ_ONLY) begins deferred: it takes no write lock, so
+        # it neither waits for writers nor makes them wait (WAL gives it a consistent snapshot).
+        deferred = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 
