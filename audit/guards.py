@@ -42,10 +42,21 @@ def drop_statements(dialect: str, table: str = "audit_event") -> list[str]:
             f"DROP FUNCTION IF EXISTS {table}_refuse()"]
 
 
-def app_role_grants(role: str) -> list[str]:
-    """PostgreSQL: the application's role may read and add history, nothing else."""
+# Tables whose rows are never changed nor removed once written: the histories, the letters as
+# sent and their files, the service records.
+APPEND_ONLY = ("audit_event", "access_event", "letter", "letter_file", "service_record")
+
+
+def app_role_grants(role: str, schema: str = "public", quote=lambda name: f'"{name}"') -> list[str]:
+    """PostgreSQL, run by the owner after `gongkai db upgrade`: the application's role reads and
+    writes what it works on, but on the append-only tables it may only read and add — so even a
+    trigger disabled by the owner leaves the service unable to rewrite history. The schema itself
+    (migrations) stays the owner's."""
+    r, s = quote(role), quote(schema)
     return [
-        f'REVOKE ALL ON audit_event FROM "{role}"',
-        f'GRANT SELECT, INSERT ON audit_event TO "{role}"',
-        f'GRANT USAGE ON SEQUENCE audit_event_id_seq TO "{role}"',
+        f"GRANT USAGE ON SCHEMA {s} TO {r}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {r}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}",
+        *[f"REVOKE UPDATE, DELETE, TRUNCATE ON {s}.{t} FROM {r}" for t in APPEND_ONLY],
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {s}.alembic_version FROM {r}",
     ]

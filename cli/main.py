@@ -153,6 +153,27 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"database at {get_settings().effective_database_url} is at {revision}")
 
 
+@db_app.command("grant-app-role")
+def db_grant_app_role(role: str, schema: str = typer.Option("public", help="the schema migrated")) -> None:
+    """PostgreSQL, as the owner that ran `db upgrade`: let ROLE (an existing login role) run the
+    service — read and write its tables, but only read and add to the append-only ones (history,
+    letters as sent, service records). Run it again after each upgrade (new tables)."""
+    from sqlalchemy import text
+
+    from audit.guards import app_role_grants
+    from core.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        typer.echo("grant-app-role is for PostgreSQL; SQLite has no roles (its triggers guard the history)")
+        raise typer.Exit(2)
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as conn:
+        for statement in app_role_grants(role, schema, quote):
+            conn.execute(text(statement))
+    typer.echo(f"role {role} may run the service on schema {schema}; history is append-only to it")
+
+
 requests_app = typer.Typer(help="Requests' derived data.", no_args_is_help=True)
 app.add_typer(requests_app, name="requests")
 
