@@ -130,24 +130,26 @@ def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
              .where(Request.applicant_key.is_not(None), *scope).subquery())
     shared = (select(pairs.c.key).group_by(pairs.c.key)
               .having(func.count() >= min_applicants))
+    # One statement (the shared keys are computed once): each member's band key with what the
+    # grouping needs; a request in several shared buckets comes once per bucket.
     members = session.exec(
-        select(SimilarityBand.key, SimilarityBand.request_id)
+        select(SimilarityBand.key, Request.id, Request.applicant_key, Request.received_on,
+               RequestFingerprint.signature)
         .join(Request, Request.id == SimilarityBand.request_id)
+        .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
         .where(SimilarityBand.key.in_(shared), *scope)).all()
     if not members:
         return []
-    candidates = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(shared))
-    info = session.exec(
-        select(Request.id, Request.applicant_key, Request.received_on, RequestFingerprint.signature)
-        .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
-        .where(Request.id.in_(candidates), *scope).order_by(Request.id)).all()
-    ids = [r[0] for r in info]
-    index = {rid: i for i, rid in enumerate(ids)}
-    sigs = np.frombuffer(b"".join(r[3] for r in info), dtype="<u4").reshape(len(ids), -1)
+    index: dict[int, int] = {}
+    info: list[tuple] = []
     buckets: dict[int, list[int]] = defaultdict(list)
-    for key, rid in members:
-        if rid in index:
-            buckets[key].append(index[rid])
+    for key, rid, applicant, received_on, signature in members:
+        if rid not in index:
+            index[rid] = len(info)
+            info.append((rid, applicant, received_on, signature))
+        buckets[key].append(index[rid])
+    ids = [r[0] for r in info]
+    sigs = np.frombuffer(b"".join(r[3] for r in info), dtype="<u4").reshape(len(ids), -1)
     parent = list(range(len(ids)))
 
     def root(x: int) -> int:
@@ -168,8 +170,10 @@ def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(ids)):
         groups[root(i)].append(i)
-    published = set(session.exec(select(ProactiveDisclosureRequest.request_id).distinct().where(
-        ProactiveDisclosureRequest.request_id.in_(candidates))).all()) if unpublished else set()
+    # Proactive disclosures are few (a supervisor records each): read their requests whole rather
+    # than run the shared-keys query a second time.
+    published = set(session.exec(select(ProactiveDisclosureRequest.request_id).distinct()).all()
+                    ) if unpublished else set()
     out = []
     for group in groups.values():
         applicants = {info[i][1] for i in group}
