@@ -17,28 +17,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.progress import Progress  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 import audit  # noqa: E402
 from audit.chain import _event_values  # noqa: E402
 from audit.models import AuditEvent  # noqa: E402
+from benchmarks.scratch_db import scratch_engine  # noqa: E402
 from benchmarks.supervision import seed  # noqa: E402
 from cli.verify import verify_database  # noqa: E402
-from core.db import make_engine  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
 
 EVENTS = ("receive", "register", "review", "decide", "send_reply", "archive", "issue_letter")
 
@@ -83,19 +78,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000, help="requests for the per-request path")
     parser.add_argument("--url", default=None, help="PostgreSQL URL; default a SQLite temp file")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="gongkai-verify-"))
-    admin = schema = None
-    if args.url and make_url(args.url).get_backend_name() == "postgresql":
-        schema = f"bench_verify_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(args.url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = args.url + ("&" if "?" in args.url else "?") + f"options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{data_dir}/bench.db"
-    try:
-        upgrade(url)
-        engine = make_engine(url)
+    with scratch_engine(args.url, "bench_verify") as engine:
         seeded = seed(engine, args.n, 50_000, 0.06, engine.dialect.name == "postgresql")
         chain_s = seed_events(engine, args.n, args.events)
         total = args.n * args.events
@@ -120,13 +103,6 @@ def main() -> None:
         sampled = min(args.sample, args.n) * args.events
         print(f"audit.verify per request (the history's path), {sampled:,} events: "
               f"{sampled / seconds:,.0f} events/s")
-        engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -42,22 +42,18 @@ import argparse
 import cProfile
 import pstats
 import random
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 import benchmarks.supervision as sup
-from core.db import make_engine, session_scope
-from core.migrate import upgrade
+from benchmarks.scratch_db import scratch_engine
+from core.db import session_scope
 from states import applicants, fingerprints, similarity
 from states.models import Request, RequestFingerprint, SimilarityBand
 
@@ -339,30 +335,8 @@ def main() -> None:
     parser.add_argument("--store-calls", type=int, default=50, help="store() calls")
     parser.add_argument("--cluster-calls", type=int, default=5, help="calls of clusters()")
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="gongkai-bench-"))
-    admin, schema = None, None
-    if args.url and make_url(args.url).get_backend_name() == "postgresql":
-        schema = f"bench_similar_{uuid.uuid4().hex[:8]}"
-        admin = make_engine(args.url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = args.url + ("&" if "?" in args.url else "?") + f"options=-csearch_path%3D{schema}"
-    else:
-        url = args.url or f"sqlite:///{data_dir}/bench.db"
-    try:
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            run(engine, args)
-        finally:
-            engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-        shutil.rmtree(data_dir, ignore_errors=True)
-
+    with scratch_engine(args.url, "bench_similar") as engine:
+        run(engine, args)
 
 if __name__ == "__main__":
     main()
