@@ -39,12 +39,9 @@ import datetime as dt
 import math
 import random
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,16 +51,15 @@ from fastapi.testclient import TestClient  # noqa: E402
 from psycopg import sql as pgsql  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from sqlalchemy import Engine, event, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from access import tokens, users  # noqa: E402
 from access.models import Agency, Unit  # noqa: E402
 from api.app import create_app  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db import make_engine, session_scope  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
+from core.db import session_scope  # noqa: E402
 from reports import live  # noqa: E402
 from reports.annual import annual_report  # noqa: E402
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from states.calendar_years import calendar_for  # noqa: E402
 from states.machine import CLOCKED_STATES  # noqa: E402
 from states.models import Consultation, Request  # noqa: E402
@@ -501,38 +497,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.reuse and not (args.url and (args.url.startswith("sqlite") or "search_path" in args.url)):
         parser.error("--reuse needs --url of the kept database (sqlite:///… or with search_path)")
-    data_dir = Path(tempfile.mkdtemp(prefix="gongkai-bench-"))
-    admin, schema = None, None
-    if args.url and make_url(args.url).get_backend_name() == "postgresql":
-        url = args.url
-        if "search_path" not in url:
-            schema = f"bench_supervision_{uuid.uuid4().hex[:8]}"
-            admin = make_engine(url)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
-    else:
-        url = args.url or f"sqlite:///{data_dir}/bench.db"
-    try:
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            run(engine, url, args, data_dir)
-        finally:
-            engine.dispose()
-    finally:
-        if admin is not None:
-            if args.keep:
-                print(f"\nkept schema {schema}: --reuse --url '{url}'")
-            else:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-        if args.keep and not args.url:
-            print(f"kept: --reuse --url {url}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
+    with scratch_database(args.url, "bench_supervision", keep=args.keep) as scratch:
+        run(scratch.engine, scratch.url, args, scratch.data_dir)
 
 if __name__ == "__main__":
     main()
