@@ -16,7 +16,8 @@ from access.models import Agency, Unit
 from states.agency import signoff_groups
 from states.codes import OUTCOMES
 from states.machine import FINISHED_STATES
-from states.prompts import prompts_for, repeat_candidates
+from states.fingerprints import repeat_candidates
+from states.prompts import prompts_for
 from states.review_step import internal_consultations_of, redactions_of, review_of
 from states.service import allowed_events
 

@@ -280,7 +280,7 @@ def run(engine: Engine, args) -> None:
             s.execute(SimilarityBand.__table__.delete().where(SimilarityBand.request_id == row.id))
             s.execute(RequestFingerprint.__table__.delete().where(RequestFingerprint.request_id == row.id))
             s.flush()
-            sig = fingerprints.signature_of(row.description)
+            sig = similarity.signature(row.description)
             t = time.perf_counter()
             fingerprints.store(s, row, sig, new=True)
             s.flush()

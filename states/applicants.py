@@ -8,7 +8,6 @@ import datetime as dt
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.personal_data import applicant_key  # noqa: F401  (re-exported: the key is computed there)
 from states.models import Request
 
 

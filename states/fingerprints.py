@@ -25,10 +25,6 @@ CLUSTER_WINDOW_DAYS = 365
 CLUSTER_LIMIT = 100
 
 
-def signature_of(description: str) -> bytes:
-    return similarity.signature(description)
-
-
 def store(session: Session, row: Request, sig: bytes | None = None, *, new: bool = False) -> None:
     """Fingerprint `row` (its description), replacing an older one (`new`: there is none)."""
     sig = sig if sig is not None else similarity.signature(row.description)

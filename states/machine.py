@@ -9,6 +9,8 @@ bottom. The machine is built on the locked row inside `advance()` only.
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from functools import reduce
 
 from statemachine import State, StateChart
 
@@ -87,6 +89,11 @@ class _ReviewStep:
 review_step = _ReviewStep()
 
 
+def _stays(validator: str, *states: State):
+    """An event that leaves the request in whichever of `states` it is in, checked by `validator`."""
+    return reduce(operator.or_, (s.to.itself(internal=True, validators=validator) for s in states))
+
+
 class RequestMachine(StateChart):
     """依申请公开 workflow: 接收 → 登记 → 审核 → 办理/征求意见 → 答复 → 归档."""
 
@@ -123,31 +130,18 @@ class RequestMachine(StateChart):
     refuse_extension = (reviewing.to.itself(internal=True, validators="check_refuse_extension")
                         | consulting.to.itself(internal=True, validators="check_refuse_extension"))
     # Who handles it (经办人), changed while it is open; one audit event each, bulk or not.
-    assign = (received.to.itself(internal=True, validators="check_assign")
-              | registered.to.itself(internal=True, validators="check_assign")
-              | reviewing.to.itself(internal=True, validators="check_assign")
-              | awaiting_supplement.to.itself(internal=True, validators="check_assign")
-              | consulting.to.itself(internal=True, validators="check_assign")
-              | awaiting_fee.to.itself(internal=True, validators="check_assign")
-              | decided.to.itself(internal=True, validators="check_assign"))
+    assign = _stays("check_assign", received, registered, reviewing, awaiting_supplement, consulting,
+                    awaiting_fee, decided)
     # 负责人签批 of the decided reply, where the agency requires it for the outcome's group.
     approve_reply = decided.to.itself(internal=True, validators="check_approve_reply")
     # 保密审查 (先审查后公开, 一事一审): recorded before anything is disclosed; revisable until sent.
-    review_confidentiality = (reviewing.to.itself(internal=True, validators="check_review_confidentiality")
-                              | consulting.to.itself(internal=True, validators="check_review_confidentiality")
-                              | awaiting_fee.to.itself(internal=True, validators="check_review_confidentiality")
-                              | decided.to.itself(internal=True, validators="check_review_confidentiality"))
+    review_confidentiality = _stays("check_review_confidentiality", reviewing, consulting, awaiting_fee,
+                                    decided)
     # 内部会商 (法律顾问, 司法局, 联席会议): recorded; the clock runs on (Art 33 ¶3).
-    open_internal_consultation = (
-        reviewing.to.itself(internal=True, validators="check_open_internal_consultation")
-        | consulting.to.itself(internal=True, validators="check_open_internal_consultation")
-        | awaiting_fee.to.itself(internal=True, validators="check_open_internal_consultation")
-        | decided.to.itself(internal=True, validators="check_open_internal_consultation"))
-    close_internal_consultation = (
-        reviewing.to.itself(internal=True, validators="check_close_internal_consultation")
-        | consulting.to.itself(internal=True, validators="check_close_internal_consultation")
-        | awaiting_fee.to.itself(internal=True, validators="check_close_internal_consultation")
-        | decided.to.itself(internal=True, validators="check_close_internal_consultation"))
+    open_internal_consultation = _stays("check_open_internal_consultation", reviewing, consulting,
+                                        awaiting_fee, decided)
+    close_internal_consultation = _stays("check_close_internal_consultation", reviewing, consulting,
+                                         awaiting_fee, decided)
     # 法制审核: the legal reviewer signs the decided reply off (or returns it) as themselves.
     legal_signoff = decided.to.itself(internal=True, validators="check_legal_signoff")
     # Art 35: a request clearly excessive in number or frequency — ask the applicant for reasons

@@ -7,13 +7,10 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from states.applicants import month_count
-from states.fingerprints import repeat_candidates
 from states.models import Request
 from states.agency import agency_of
 
 PROMPTED_STATES = ("received", "registered", "reviewing", "consulting")
-
-__all__ = ["prompts_for", "repeat_candidates"]
 
 
 def prompts_for(session: Session, row: Request, similar: list[dict]) -> list[dict]:

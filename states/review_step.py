@@ -13,13 +13,12 @@ import json
 from sqlmodel import select
 
 from states.applicants import place_in_month
-from states.codes import (CONFIDENTIALITY_LABELS, OUTCOMES, PRIVACY, REVIEWED_OUTCOMES, Confidentiality,
-                          InternalBody)
+from states.codes import (CONFIDENTIALITY_LABELS, PRIVACY, REVIEWED_OUTCOMES, WITHHELD_GROUNDS,
+                          Confidentiality, InternalBody)
 from states.errors import RuleViolation
 from states.fees import MAX_PAGES, METHODS, Fee, per_item, per_volume
 from states.models import ConfidentialityReview, InternalConsultation
 
-WITHHOLDING = tuple(code for code in OUTCOMES if code.startswith("withheld_"))
 
 
 def _require(cond: bool, field: str, rule: str) -> None:
@@ -55,8 +54,8 @@ def check_confidentiality(ctx, data: dict) -> None:
     for i, item in enumerate(redactions):
         _require(isinstance(item, dict) and bool((item.get("part") or "").strip()),
                  f"redactions.{i}.part", "name the part (what is withheld or de-identified)")
-        _require(item.get("ground") in (*WITHHOLDING, PRIVACY), f"redactions.{i}.ground",
-                 f"one of {', '.join(WITHHOLDING)} or {PRIVACY} (去标识化)")
+        _require(item.get("ground") in (*WITHHELD_GROUNDS, PRIVACY), f"redactions.{i}.ground",
+                 f"one of {', '.join(WITHHELD_GROUNDS)} or {PRIVACY} (去标识化)")
 
 
 def record_confidentiality(ctx, data: dict) -> None:

@@ -27,7 +27,7 @@ from states.ledger import (clock_for, consultations_of, fee_deadline, ledger_of,
                            reasons_deadline, refresh_deadlines)
 from states.errors import (ConcurrentChange, EventNotAllowed, RequestNotFound, RuleViolation,
                            UnknownEvent)
-from states import fingerprints
+from states import fingerprints, similarity
 from states.machine import RequestMachine
 from states.codes import ServiceMethod
 from states.models import Consultation, Decision, Outbox, Request, RequestCounter, ServiceRecord
@@ -132,7 +132,7 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
                             "older cases sets GONGKAI_EARLIEST_RECEIVED_ON")
     # Before the number is drawn: its counter row stays locked until commit, so the ~0.1 ms of
     # hashing would otherwise queue every other intake behind it.
-    signature = fingerprints.signature_of(description)
+    signature = similarity.signature(description)
     now = _now()
     row = Request(number=_next_number(session, received_on.year, settings), state="received",
                   agency_id=agency_id, unit_id=unit_id,

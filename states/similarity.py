@@ -58,7 +58,9 @@ BANDS = 32
 ROWS = 4
 SHINGLE = 2
 THRESHOLD = 0.65
-CLUSTER_THRESHOLD = 0.4  # Art 44: the same kind of request (another year, number, place)
+# The same kind of request (another year, number, place). Measured, but the Art 44 groups use
+# THRESHOLD: chained at this one, a village's requests of one year became one group.
+CLUSTER_THRESHOLD = 0.4
 KEY_WEIGHT = 0.35
 SEED = 1
 SIGNATURE_BYTES = 4 * NUM_PERM
