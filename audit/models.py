@@ -6,7 +6,7 @@ into its history.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -50,3 +50,40 @@ class StreamHead(SQLModel, table=True):
     name: str = Field(primary_key=True)
     seq: int = 0
     head: str = "0" * 64
+
+
+class AuditLeaf(SQLModel, table=True):
+    """The leaves of the checkpoints' Merkle tree: every audit event, in the order checkpoints
+    took them in (not by id: on PostgreSQL an event may commit after one with a higher id).
+    `request_id` and `seq` only name the event; the signed roots cover `hash` alone."""
+    __tablename__ = "audit_leaf"
+    __table_args__ = (Index("ix_audit_leaf_request", "request_id", "idx"),)
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # 0, 1, 2 …
+    event_id: int = Field(unique=True)
+    request_id: int
+    seq: int
+    hash: str
+
+
+class AuditNode(SQLModel, table=True):
+    """Perfect subtrees of 2**level leaves (level ≥ STORED_LEVEL), kept so a proof for one
+    request reads a few thousand leaves, not all of them. Trusted by nothing: a proof built from
+    an altered node simply fails against the signed root."""
+    __tablename__ = "audit_node"
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: str
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed tree head (检查点): the Merkle root over the first `tree_size` leaves, signed with
+    the deployment's Ed25519 key; the same statement is written to a file outside the database."""
+    __tablename__ = "audit_checkpoint"
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    tree_size: int
+    root: str
+    signed_at: str
+    key_id: str
+    public_key: str
+    statement: str = Field(sa_column=Column(Text, nullable=False))  # the signed bytes, UTF-8
+    signature: str

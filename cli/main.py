@@ -13,12 +13,12 @@ import re
 import typer
 
 from cli.access import access_app, agencies_app, tokens_app, users_app
+from cli.audit_commands import audit_app
 from core.logging import mask_text
 from workflows.hints import DEPLOYMENT, run_now_hint  # light: no Prefect
 
 app = typer.Typer(help="Gongkai (公开): 依申请公开 workflow engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit chain.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 calendar_app = typer.Typer(help="Working-day calendars (国务院节假日安排).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -193,37 +193,6 @@ def requests_fingerprint() -> None:
             task = bar.add_task("fingerprinting requests", total=todo)
             done = fingerprints.fill_missing(session, progress=lambda n: bar.advance(task, n))
     typer.echo(f"{done} requests fingerprinted")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute every request's hash chain in one ordered pass (Rich progress bar), name each
-    broken request and its first broken event, check the access log; exit 1 on any break."""
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    import audit
-    from cli.verify import count_events, verify_database
-    from core.db import get_engine, session_scope
-
-    engine, started = get_engine(), time.perf_counter()
-    with Progress(TextColumn("verifying chains"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn()) as bar:
-        task = bar.add_task("events", total=count_events(engine))
-        tally, broken = verify_database(
-            engine, progress=lambda n: bar.advance(task, n),
-            on_broken=lambda name, b: bar.console.print(
-                f"{name}: broken at event {b.first_broken_seq}: {b.reason}"))
-    seconds = time.perf_counter() - started
-    rate = tally.events / seconds if seconds else 0
-    typer.echo(f"{tally.chains} requests, {tally.events} events checked in {seconds:.1f} s "
-               f"({rate:,.0f} events/s), {len(broken)} broken")
-    with session_scope() as session:
-        access = audit.verify_access(session)
-    if not access.ok:
-        typer.echo(f"access log: broken at event {access.first_broken_seq}: {access.reason}")
-    raise typer.Exit(1 if broken or not access.ok else 0)
 
 
 @app.command()

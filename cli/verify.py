@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from sqlalchemy import Engine, text
 
 from audit.bulk_verify import COLUMNS, Broken, Tally, verify_chains
-from core.db import READ_ONLY, make_engine
+from core.db import make_engine, read_only
 
 BATCH = 20_000
 RANGES_PER_WORKER = 8
@@ -41,13 +41,6 @@ def _stream(raw, dialect: str, sql: str, params: dict, name: str) -> Iterator[tu
         cursor.close()
 
 
-def _read_only(engine: Engine):
-    options = {READ_ONLY: True}
-    if engine.dialect.name == "postgresql":
-        options["isolation_level"] = "REPEATABLE READ"
-    return engine.connect().execution_options(**options)
-
-
 def verify_range(engine: Engine, lo: int | None, hi: int | None) -> tuple[Tally, list[tuple[str, Broken]]]:
     """Requests (and events) with lo ≤ id < hi; None: unbounded."""
     tally, broken, numbers = Tally(), [], {}
@@ -55,7 +48,7 @@ def verify_range(engine: Engine, lo: int | None, hi: int | None) -> tuple[Tally,
                                      "{col} < :hi" if hi is not None else "") if c) or "1 = 1"
     params = {"lo": lo, "hi": hi}
     columns = ", ".join(f'"{c}"' for c in COLUMNS)
-    with _read_only(engine) as conn:
+    with read_only(engine) as conn:
         conn.execute(text("SELECT 1"))  # begin: one snapshot for both cursors
         raw, dialect = conn.connection.driver_connection, engine.dialect.name
 
@@ -84,12 +77,12 @@ def _verify_range_at(url: str, lo: int | None, hi: int | None):
 
 
 def count_events(engine: Engine) -> int:
-    with _read_only(engine) as conn:
+    with read_only(engine) as conn:
         return conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
 
 
 def _ranges(engine: Engine, parts: int) -> list[tuple[int | None, int | None]]:
-    with _read_only(engine) as conn:
+    with read_only(engine) as conn:
         low, high = conn.execute(text("SELECT min(id), max(id) FROM request")).one()
     if low is None or parts <= 1:
         return [(None, None)]

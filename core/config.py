@@ -181,6 +181,21 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=10, ge=8, le=128)
     log_level: str = "INFO"
     log_json: bool = True
+    # Audit checkpoints (检查点): the Ed25519 key that signs them (made on first use, mode 0600;
+    # keep it where the database administrator cannot write), the folder outside the database
+    # each signed checkpoint is written to, and when the flow takes one.
+    checkpoint_key_file: Path | None = Field(default=None, description="default <data_dir>/keys/"
+                                             "checkpoint-ed25519.pem")
+    checkpoint_dir: Path | None = Field(default=None, description="default <data_dir>/checkpoints")
+    checkpoint_cron: str = Field(default="45 0 * * *", description="checkpoint_audit, in `timezone`")
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.checkpoint_key_file or self.data_dir / "keys" / "checkpoint-ed25519.pem"
+
+    @property
+    def checkpoints_path(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @property
     def effective_database_url(self) -> str:

@@ -192,7 +192,8 @@ def test_sweep_and_dispatch_run_the_served_deployments_and_the_banner_commands_w
             assert served.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
         banner = log.read_text()
-        served_on = f"Serving dispatch_outbox/gongkai, sweep_deadlines/gongkai on {prefect_api}"
+        served_on = (f"Serving dispatch_outbox/gongkai, sweep_deadlines/gongkai, checkpoint_audit/gongkai "
+                     f"on {prefect_api}")
         assert served_on in banner
         assert "prefect deployment run [DEPLOYMENT_NAME]" not in banner  # Prefect's, which fails
         sweep_cmd, dispatch_cmd, prefect_cmd = re.findall(r"(PREFECT_API_URL=\S+ .*)$", banner,

@@ -211,3 +211,14 @@ def test_prefect_log_lines_are_structlog_json(prefect_server):
     assert line["event"] == "Finished in state Completed()"
     assert (line["logger"], line["level"]) == ("prefect.flow_runs", "info")
     assert line["flow_run_name"] == "render_letter · 2026-000001"
+
+
+def test_the_daily_checkpoint_flow_signs_the_whole_log_and_writes_it_outside_the_database(
+        client, on_engine, settings):
+    rid = new_request(client, received_on="2026-03-02")["id"]
+    fire(client, rid, "register", "2026-03-02")
+    summary = run(flows.checkpoint_audit)
+    assert (summary["number"], summary["tree_size"], summary["added"]) == (1, 3, 3)
+    assert summary["file"] == str(settings.data_dir / "checkpoints" / "checkpoint-000001.json")
+    fire(client, rid, "review", "2026-03-03")
+    assert (run(flows.checkpoint_audit)["number"], run(flows.checkpoint_audit)["added"]) == (2, 0)

@@ -1,4 +1,5 @@
-"""The Prefect flows: `dispatch_outbox` (every minute) and `sweep_deadlines` (daily).
+"""The Prefect flows: `dispatch_outbox` (every minute), `sweep_deadlines` and `checkpoint_audit`
+(daily).
 
 No flow per request (DESIGN.md): the database is the truth and these flows only call the
 one door and plain functions. Each request's piece of work runs as a short sub-flow named and
@@ -19,6 +20,7 @@ from core.config import Settings, get_settings
 from core.db import get_engine, refresh_statistics, session_scope
 from core.logging import get_logger
 from states import fingerprints
+from workflows.checkpoints import take_checkpoint
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
 from workflows.effects import EFFECTS
 from workflows.outbox import Claimed, claim, park_exhausted, process, worker_name
@@ -116,4 +118,22 @@ async def sweep_deadlines(today: dt.date | None = None) -> dict:
     log.info("sweep_deadlines_done", **{k: v for k, v in summary.items() if k != "closed"},
              closed=sum(map(len, closed.values())))
     await report("sweep-deadlines", summary)
+    return summary
+
+
+@flow(name="checkpoint_audit")
+async def checkpoint_audit() -> dict:
+    """Sign the Merkle root over every audit event (检查点) and write it outside the database.
+    Fails loudly — a failed run in the Prefect UI — if any chain or the leaf log does not
+    verify: a checkpoint never seals a rewritten history."""
+    from audit.checkpoint import CheckpointError
+
+    try:
+        summary = take_checkpoint(_engine(), _settings())
+    except CheckpointError as exc:
+        log.error("checkpoint_refused", reason=str(exc),
+                  broken=[{"request_id": r, "seq": s, "reason": why} for r, s, why in exc.broken[:50]])
+        raise
+    log.info("checkpoint_audit_done", **summary)
+    await report("checkpoint-audit", summary)
     return summary

@@ -15,7 +15,7 @@ from prefect.schedules import Cron, Interval
 
 from core.config import Settings, get_settings
 from core.logging import PREFECT_LOGGING_CONFIG, configure_logging
-from workflows.flows import dispatch_outbox, sweep_deadlines
+from workflows.flows import checkpoint_audit, dispatch_outbox, sweep_deadlines
 
 from workflows.hints import DEPLOYMENT, run_now_hint
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,8 @@ def schedules(settings: Settings) -> dict:
                             Interval(settings.dispatch_interval_seconds)),
         "sweep_deadlines": (sweep_deadlines, "workflows/flows.py:sweep_deadlines",
                             Cron(settings.sweep_cron, timezone=settings.timezone)),
+        "checkpoint_audit": (checkpoint_audit, "workflows/flows.py:checkpoint_audit",
+                             Cron(settings.checkpoint_cron, timezone=settings.timezone)),
     }
 
 
