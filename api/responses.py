@@ -243,6 +243,64 @@ class HistoryOut(Out):
     events: list[AuditEventOut]
 
 
+class ExportRequest(Out):
+    id: int
+    number: str
+
+
+class ExportEvent(Out):
+    """An audit event exactly as stored: `data` is the canonical JSON string that was hashed."""
+    request_id: int
+    seq: int
+    recorded_at: str
+    on: str
+    actor: str
+    event: str
+    from_state: str | None
+    to_state: str
+    data: str
+    prev_hash: str
+    hash: str
+
+
+class ExportFile(Out):
+    format: str
+    sha256: str
+    size: int
+    content_base64: str = Field(description="the exact bytes sent, base64")
+
+
+class ExportLetter(Out):
+    letter_id: int
+    kind: str
+    title: str
+    doc_number: str
+    files: list[ExportFile]
+
+
+class ExportCheckpoint(Out):
+    statement: str = Field(description="the signed statement (canonical JSON): number, tree_size, root, signed_at, key_id")
+    signature: str = Field(description="Ed25519 over the statement's UTF-8 bytes, hex")
+    public_key: str = Field(description="raw Ed25519 public key, hex; compare its key_id with the agency's published one")
+
+
+class ExportInclusion(Out):
+    seq: int = Field(description="the request's last event the checkpoint covers")
+    leaf_index: int
+    tree_size: int
+    path: list[str] = Field(description="RFC 6962 audit path, leaf upward, hex")
+
+
+class ExportOut(Out):
+    """A bundle `audit/offline_verifier.py` checks with nothing of Gongkai installed."""
+    format: str
+    request: ExportRequest
+    events: list[ExportEvent]
+    letters: list[ExportLetter]
+    checkpoint: ExportCheckpoint | None = Field(description="null until a checkpoint covers the request")
+    inclusion: ExportInclusion | None
+
+
 class FileOut(Out):
     format: str
     sha256: str

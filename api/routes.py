@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request as HttpRequest
+from fastapi import APIRouter, Depends, Query, Request as HttpRequest, Response
 from sqlmodel import Session, func, select
 
 import audit
@@ -15,11 +16,12 @@ from access import users
 from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
 from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, SessionDep,
                       scoped, visible_request)
-from api.responses import Health, HistoryOut, RequestOut, RequestPage, RevealedId
+from api.responses import ExportOut, Health, HistoryOut, RequestOut, RequestPage, RevealedId
 from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
                          RowId)
 from api.views import audit_view, request_view
 from core.logging import get_logger
+from replies import export
 from replies.service import advance_and_issue
 from states import service
 from states.errors import UnknownEvent
@@ -188,3 +190,13 @@ def get_history(request_id: RowId, session: SessionDep, user: ScopedReader):
     return {"request_id": row.id, "number": row.number, "verified": result.ok,
             "first_broken_seq": result.first_broken_seq, "problem": result.reason,
             "events": [audit_view(e) for e in events]}
+
+
+@router.get("/requests/{request_id}/export", tags=["legal review"], response_model=ExportOut)
+def get_export(request_id: RowId, session: SessionDep, user: ScopedReader, response: Response):
+    """The request's history for offline checking (导出): every audit event as stored, every
+    letter as sent, the latest signed checkpoint and the inclusion proof of the request's last
+    event it covers. Check it with `python3 audit/offline_verifier.py BUNDLE --public-key KEY`."""
+    row = visible_request(session, user, request_id)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(row.number)}-export.json"
+    return export.bundle(session, row)

@@ -201,3 +201,33 @@ def audit_consistency(old: int, new: int, public_key: str | None = _PUBLIC_KEY) 
                + (f"extends #{old} ({a['tree_size']} events): proved with {len(proof)} hashes"
                   if ok else f"does NOT extend #{old}: history covered by #{old} was rewritten"))
     raise typer.Exit(0 if ok else 1)
+
+
+@audit_app.command("export")
+def audit_export(number: str = typer.Argument(..., help="the request's number, e.g. 2026-000123"),
+                 out: Path = typer.Option(None, help="the bundle file (default: NUMBER-export.json)")) -> None:
+    """Write a request's history for offline checking — events, every letter as sent, the latest
+    checkpoint and the inclusion proof — and the standalone verifier beside it."""
+    import shutil
+
+    from sqlmodel import select
+
+    from core.db import session_scope
+    from replies import export
+    from states.models import Request
+
+    with session_scope() as session:
+        row = session.exec(select(Request).where(Request.number == number)).first()
+        if row is None:
+            typer.echo(f"no request numbered {number}", err=True)
+            raise typer.Exit(2)
+        body = export.bundle(session, row)
+    out = out or Path(f"{number}-export.json")
+    out.write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    verifier = out.parent / "offline_verifier.py"
+    shutil.copyfile(Path(__file__).resolve().parent.parent / "audit" / "offline_verifier.py", verifier)
+    anchored = (f"checkpoint #{json.loads(body['checkpoint']['statement'])['number']} covers it up to "
+                f"event {body['inclusion']['seq']}" if body["checkpoint"] else
+                "no checkpoint covers it yet (`gongkai audit checkpoint`)")
+    typer.echo(f"{out}: {len(body['events'])} events, {len(body['letters'])} letters; {anchored}.\n"
+               f"Check it anywhere: python3 {verifier} {out} --public-key <the agency's published key>")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 
 import typer
 
@@ -193,6 +194,83 @@ def requests_fingerprint() -> None:
             task = bar.add_task("fingerprinting requests", total=todo)
             done = fingerprints.fill_missing(session, progress=lambda n: bar.advance(task, n))
     typer.echo(f"{done} requests fingerprinted")
+
+
+def _chain_problems(engine) -> list[str]:
+    """Every broken chain (by request number) and a broken access log, as restore reports them."""
+    from audit import verify_access
+    from cli.verify import verify_database
+    from core.db import session_scope
+
+    _tally, broken = verify_database(engine)
+    problems = [f"{name}: broken at event {b.first_broken_seq}: {b.reason}" for name, b in broken]
+    with session_scope(engine) as session:
+        access = verify_access(session)
+    if not access.ok:
+        problems.append(f"access log: broken at event {access.first_broken_seq}: {access.reason}")
+    return problems
+
+
+@app.command()
+def backup(folder: Path = typer.Argument(..., help="a new, empty folder")) -> None:
+    """Take a consistent copy while the service runs: a fresh checkpoint first, then the database
+    (SQLite's online backup API; PostgreSQL: pg_dump), the archived letters, every checkpoint
+    file and the public key, with a manifest of SHA-256s. `gongkai restore` puts it back."""
+    from audit.checkpoint import CheckpointError
+    from cli.backup import BackupError, backup as take_backup
+    from core.config import get_settings
+    from core.db import get_engine
+    from workflows.checkpoints import take_checkpoint
+
+    settings, engine, refused = get_settings(), get_engine(), []
+
+    def anchor():
+        try:
+            return take_checkpoint(engine, settings)
+        except CheckpointError as exc:  # back up all the same: the copy is the evidence
+            refused.append(str(exc))
+            return None
+    try:
+        manifest = take_backup(engine, settings, folder, take_checkpoint=anchor)
+    except BackupError as exc:
+        typer.echo(f"no backup: {exc}", err=True)
+        raise typer.Exit(2) from None
+    size = sum((folder / name).stat().st_size for name in manifest["files"])
+    typer.echo(f"{folder}: {len(manifest['files'])} files, {size / 1e6:.1f} MB; database "
+               f"{manifest['database']}, checkpoint {manifest['checkpoint'] or 'none'}")
+    if refused:
+        typer.echo(f"no new checkpoint was signed, so this copy is anchored only by older ones: "
+                   f"{refused[0]} (`gongkai audit verify` names them)", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def restore(folder: Path = typer.Argument(..., help="a folder `gongkai backup` wrote"),
+            replace: bool = typer.Option(False, "--replace", help="keep the current database "
+                                         "aside (gongkai.db.before-restore-…) and restore over it"),
+            public_key: str | None = typer.Option(None, "--public-key", metavar="HEX", help="the "
+                                                   "agency's published checkpoint key; default: "
+                                                   "this deployment's, else the backup's own")) -> None:
+    """Put a SQLite backup back, only if it verifies: manifest hashes, every chain, the access
+    log, the latest checkpoint under the trusted key, the archived letters; exit 1 and nothing
+    changed otherwise. Then `gongkai db upgrade` if the backup is of an earlier release."""
+    from cli.audit_commands import _trusted_key
+    from cli.backup import BackupError, restore as put_back
+    from core.config import get_settings
+
+    trusted = _trusted_key(public_key)
+    if trusted is None and (folder / "public-key.txt").exists():
+        trusted = (folder / "public-key.txt").read_text().strip()
+        typer.echo(f"trusting the backup's own key {trusted[:16]}…: pass --public-key to pin the "
+                   "agency's published one", err=True)
+    try:
+        done = put_back(folder, get_settings(), trusted, replace=replace, verify_chains=_chain_problems)
+    except BackupError as exc:
+        typer.echo(f"not restored: {exc}", err=True)
+        raise typer.Exit(1) from None
+    kept = f"; the database it replaced is kept as {done['kept']}" if done["kept"] else ""
+    typer.echo(f"restored the backup of {done['taken_at']} to {done['database']}, verified against "
+               f"{done['checkpoint']}{kept}")
 
 
 @app.command()

@@ -220,7 +220,8 @@ def _gongkai(db, settings, *args):
 
 def test_the_command_line_signs_checkpoints_and_verify_names_a_request_rewritten_since(
         client, engine, db, settings):
-    keep, rid = _lifecycle(client), _lifecycle(client)
+    _lifecycle(client)
+    rid = _lifecycle(client)
     taken = _gongkai(db, settings, "audit", "checkpoint")
     assert taken.returncode == 0, taken.stderr
     assert "made the signing key" in taken.stdout and "checkpoint #1: 10 events (10 new events)" in taken.stdout
