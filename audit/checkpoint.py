@@ -121,14 +121,22 @@ def by_number(conn: Connection, number: int) -> SignedHead | None:
 
 
 def leaf_hashes(conn: Connection, size: int | None = None) -> list[str]:
-    sql = "SELECT idx, hash FROM audit_leaf" + (" WHERE idx < :n" if size is not None else "")
-    rows = conn.execute(text(sql + " ORDER BY idx"), {"n": size})
-    hashes = []
-    for expected, (idx, h) in enumerate(rows):
-        if idx != expected:
-            raise CheckpointError(f"leaf {expected} is missing from the leaf log (next is {idx})")
-        hashes.append(h)
-    return hashes
+    """The leaf log's hashes in order (the first `size`), read through the driver's own cursor:
+    a million SQLAlchemy rows would cost more than hashing the tree."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute("SELECT idx, hash FROM audit_leaf"
+                       + (f" WHERE idx < {int(size)}" if size is not None else "") + " ORDER BY idx")
+        hashes: list[str] = []
+        while rows := cursor.fetchmany(50_000):
+            if rows[-1][0] != len(hashes) + len(rows) - 1:
+                missing = next(len(hashes) + i for i, (idx, _) in enumerate(rows)
+                               if idx != len(hashes) + i)
+                raise CheckpointError(f"leaf {missing} is missing from the leaf log")
+            hashes.extend(h for _, h in rows)
+        return hashes
+    finally:
+        cursor.close()
 
 
 _UNLEAFED = """
@@ -164,17 +172,27 @@ class Taken:
     added: int  # leaves this checkpoint added (0: nothing new, the last checkpoint stands)
 
 
-def take(engine: Engine, key: Ed25519PrivateKey, *, now: dt.datetime | None = None,
-         progress: Callable[[int], None] | None = None) -> Taken:
+def take(engine: Engine, key: Ed25519PrivateKey, *, outside: SignedHead | None = None,
+         now: dt.datetime | None = None, progress: Callable[[int], None] | None = None) -> Taken:
+    """Sign the next checkpoint. `outside`: the latest one written outside the database, which
+    the database must still hold unchanged — an administrator who removed the last checkpoints
+    to rewrite what they covered is refused here."""
     with read_only(engine) as conn:
         conn.execute(text("SELECT 1"))  # one snapshot for the leaves and the new events
         last = latest(conn)
+        if outside is not None:
+            number = outside.check(public_hex(key))["number"]
+            if by_number(conn, number) != outside:
+                raise CheckpointError(f"checkpoint #{number}, written outside the database, is "
+                                      "missing from it or differs: its checkpoints were tampered with")
         old = leaf_hashes(conn)
         fresh = _new_events(conn)
     tree = tree_of_hex(old + [h for *_, h in fresh], progress)
     number, before = 1, 0
     if last is not None:
-        fields = last.check()
+        # Under this deployment's own key: a checkpoint row forged with another key must not
+        # become the base the next one vouches for.
+        fields = last.check(public_hex(key))
         number, before = fields["number"] + 1, fields["tree_size"]
         if before > len(old) or tree.root(before).hex() != fields["root"]:
             raise CheckpointError(f"the leaf log no longer gives the root of checkpoint "
@@ -272,10 +290,12 @@ def against(engine: Engine, head: SignedHead, trusted_key: str | None = None,
         if tree_of_hex(hashes, progress).root().hex() != fields["root"]:
             raise CheckpointError(f"the leaf log no longer gives the root of checkpoint "
                                   f"#{fields['number']}: history before it was rewritten")
+        # By the event's id (a leaf's event_id is not under the root, but an event's hash binds
+        # its request and seq, so a leaf pointed elsewhere only shows up as one more change).
         gone = conn.execute(text(
-            "SELECT l.request_id, l.seq FROM audit_leaf l WHERE l.idx < :n AND NOT EXISTS "
-            "(SELECT 1 FROM audit_event e WHERE e.hash = l.hash AND e.request_id = l.request_id "
-            "AND e.seq = l.seq) ORDER BY l.request_id, l.seq"), {"n": fields["tree_size"]}).all()
+            "SELECT l.request_id, l.seq FROM audit_leaf l LEFT JOIN audit_event e ON e.id = l.event_id "
+            "WHERE l.idx < :n AND (e.id IS NULL OR e.hash <> l.hash OR e.request_id <> l.request_id "
+            "OR e.seq <> l.seq) ORDER BY l.request_id, l.seq"), {"n": fields["tree_size"]}).all()
     first: dict[int, tuple[int, int, str]] = {}
     for rid, seq in gone:
         first.setdefault(rid, (rid, seq, f"event {seq} is not as it was at checkpoint "

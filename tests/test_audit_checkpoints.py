@@ -243,3 +243,30 @@ def test_the_command_line_signs_checkpoints_and_verify_names_a_request_rewritten
     assert caught.stdout.strip().splitlines()[-1].endswith(", 0 broken")  # the chains alone pass
     refused = _gongkai(db, settings, "audit", "verify", "--public-key", "ab" * 32)
     assert refused.returncode == 1 and "not by the trusted key" in refused.stdout
+
+
+def test_removing_the_last_checkpoints_from_the_database_is_refused_against_the_files(
+        client, engine, db, settings):
+    _lifecycle(client)
+    take_checkpoint(engine, settings)
+    _lifecycle(client)
+    take_checkpoint(engine, settings)
+    _tamper(engine, db[2], ("DELETE FROM audit_checkpoint WHERE number = 2", {}),
+            tables=("audit_checkpoint",))
+    _lifecycle(client)
+    with pytest.raises(cp.CheckpointError, match="checkpoint #2, written outside the database, is "
+                                                 "missing from it or differs"):
+        take_checkpoint(engine, settings)
+
+
+def test_a_checkpoint_row_forged_with_another_key_is_not_built_upon(client, engine, db, settings):
+    _lifecycle(client)
+    take_checkpoint(engine, settings)
+    forger = Ed25519PrivateKey.generate()
+    _tamper(engine, db[2], ("DELETE FROM audit_checkpoint", {}), tables=("audit_checkpoint",))
+    for f in settings.checkpoints_path.glob("*.json"):
+        f.unlink()  # the files, too, in this worst case
+    cp.take(engine, forger)
+    _lifecycle(client)
+    with pytest.raises(cp.CheckpointError, match="not by the trusted key"):
+        take_checkpoint(engine, settings)

@@ -16,7 +16,9 @@ def take_checkpoint(engine: Engine, settings: Settings,
     """Raises checkpoint.CheckpointError (naming the broken events) rather than seal a log
     that does not verify, and signing.SigningKeyError if the key cannot be read."""
     key, made = signing.load_or_create(settings.signing_key_path)
-    taken = checkpoint.take(engine, key, progress=progress)
+    written = checkpoint.latest_file(settings.checkpoints_path)
+    outside = checkpoint.SignedHead.read(written) if written else None
+    taken = checkpoint.take(engine, key, outside=outside, progress=progress)
     path = taken.head.write(settings.checkpoints_path)  # again if only the file was missing
     fields = taken.head.fields
     return {"number": taken.number, "tree_size": taken.tree_size, "added": taken.added,
