@@ -64,7 +64,9 @@ def _check_checkpoint(engine, checkpoint_file: Path | None, trusted: str | None)
                 typer.echo("no checkpoint yet: `gongkai audit checkpoint` signs the first")
                 return True
             where = "the database's own copy (no checkpoint file was found outside it)"
+        started = time.perf_counter()
         fields, gone = cp.against(engine, head, trusted)
+        seconds = time.perf_counter() - started
     except cp.CheckpointError as exc:
         typer.echo(f"checkpoint: {exc}")
         return False
@@ -74,7 +76,8 @@ def _check_checkpoint(engine, checkpoint_file: Path | None, trusted: str | None)
     pinned = "" if trusted else " (key not pinned: compare its fingerprint with the published one)"
     typer.echo(f"checkpoint #{fields['number']} ({fields['tree_size']} events, signed "
                f"{fields['signed_at']}, key {fields['key_id']}{pinned}) from {where}: "
-               + (f"{len(gone)} requests changed since" if gone else "holds"))
+               + (f"{len(gone)} requests changed since" if gone else "holds")
+               + f" ({seconds:.1f} s)")
     return not gone
 
 

@@ -464,12 +464,17 @@ def _run_in_process(flow_name: str, parameters: dict,
     import asyncio
     import importlib
 
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import (PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+                                  temporary_settings)
 
     flow = getattr(importlib.import_module("workflows.flows"), flow_name)
-    # No server that answers: Prefect's own temporary one, whatever a profile names.
+    # No server that answers: Prefect's own temporary one, whatever a profile names. Its 20 s
+    # to start are not enough on a busy 2-core machine (measured: a sweep failed to start while
+    # the test suite ran beside it); an operator's replay should wait rather than fail.
+    startup = {PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS:
+               max(90, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())}
     with (temporary_settings(updates={PREFECT_API_URL: api_url}) if api_url
-          else temporary_settings(restore_defaults={PREFECT_API_URL})):
+          else temporary_settings(updates=startup, restore_defaults={PREFECT_API_URL})):
         state = asyncio.run(flow(**parameters, return_state=True))
         run_name = _flow_run_name(state.state_details.flow_run_id)
     typer.echo(f"{flow_name}: flow run '{run_name}' {state.name}  (in this process)")

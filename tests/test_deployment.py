@@ -182,7 +182,7 @@ def test_scale_out_prefect_on_postgresql_a_worker_and_two_api_replicas(tmp_path)
         _wait(lambda: _formats(second, rid, token) == {"html", "docx", "pdf"}, 240,
               "the worker to run dispatch_outbox", [server, worker])
         with psycopg.connect(admin_dsn.rsplit("/", 1)[0] + f"/{names['prefect']}") as conn:
-            assert conn.execute("SELECT count(*) FROM deployment").fetchone()[0] == 2
+            assert conn.execute("SELECT count(*) FROM deployment").fetchone()[0] == 3  # dispatch, sweep, checkpoint
     finally:
         _stop(procs)
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
