@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,12 +56,13 @@ def environment(override: Path | None) -> ImmutableSandboxedEnvironment:
     return env
 
 
-def _sources(env, name: str, seen: set[str]) -> list[str]:
+def _sources(env, name: str, seen: set[str]) -> list[tuple[str, str, Callable[[], bool]]]:
+    """(name, source, is-unchanged check) of the template and everything it extends/includes."""
     if name in seen:
         return []
     seen.add(name)
-    source, _, _ = env.loader.get_source(env, name)
-    out = [name + "\0" + source]
+    source, _, uptodate = env.loader.get_source(env, name)
+    out = [(name, source, uptodate or (lambda: True))]
     if not name.endswith(".j2"):
         return out  # an included stylesheet: no further references
     for ref in meta.find_referenced_templates(env.parse(source)):
@@ -69,17 +71,42 @@ def _sources(env, name: str, seen: set[str]) -> list[str]:
     return out
 
 
+# (override, template) → (version, is-unchanged checks, names, which names the override holds).
+# Parsing every source to find what it includes took a quarter of a `register` (profiled): the
+# version is recomputed only when a file changed, or an agency added or removed an override.
+_VERSIONS: dict[tuple[Path | None, str], tuple[str, list[Callable[[], bool]], tuple[str, ...],
+                                               tuple[bool, ...]]] = {}
+
+
+def _shadowed(override: Path | None, names: tuple[str, ...]) -> tuple[bool, ...]:
+    return tuple((override / n).is_file() for n in names) if override else ()
+
+
 def template_version(template: str, override: Path | None = None) -> str:
+    cached = _VERSIONS.get((override, template))
+    if cached is not None:
+        version, checks, names, shadows = cached
+        if all(check() for check in checks) and _shadowed(override, names) == shadows:
+            return version
     env = environment(override)
-    digest = hashlib.sha256("\n".join(sorted(_sources(env, template, set()))).encode()).hexdigest()
-    return f"sha256:{digest[:16]}"
+    if cached is not None:
+        # Jinja's own cache only notices a changed file, not an override added or removed
+        # beside a built-in one: start afresh, so the letter and its version agree.
+        env.cache.clear()
+    sources = _sources(env, template, set())
+    body = "\n".join(sorted(name + "\0" + source for name, source, _ in sources))
+    version = f"sha256:{hashlib.sha256(body.encode()).hexdigest()[:16]}"
+    names = tuple(name for name, _, _ in sources)
+    _VERSIONS[(override, template)] = (version, [check for _, _, check in sources], names,
+                                       _shadowed(override, names))
+    return version
 
 
 def render_html(template: str, facts: dict, override: Path | None = None) -> Rendered:
     env = environment(override)
     try:
+        version = template_version(template, override)  # first: it notices edited templates
         html = env.get_template(template).render(**facts)
-        version = template_version(template, override)
     except TemplateError as problem:  # SecurityError, UndefinedError, TemplateNotFound, syntax
         raise TemplateProblem(template, f"{type(problem).__name__}: {problem}") from None
     return Rendered(html, template, version)

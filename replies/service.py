@@ -208,7 +208,8 @@ def _issue(session: Session, row: Request, plan: Planned, *, actor: str, on: dt.
         "letter_id": letter.id, "kind": letter.kind, "title": letter.title,
         "doc_number": letter.doc_number, "recipient": letter.recipient,
         "template": letter.template, "template_version": letter.template_version,
-        "format": "html", "sha256": file.sha256, "size": file.size, "html": rendered.html})
+        "format": "html", "sha256": file.sha256, "size": file.size, "html": rendered.html},
+        locked=row)  # advance locked it in this transaction
     enqueue(session, row.id, RENDER_EFFECT, {"letter_id": letter.id})
     if plan.consultation is not None and plan.consultation.letter_id is None:
         plan.consultation.letter_id = letter.id  # its service date starts the consultation's 15 days

@@ -177,12 +177,13 @@ def allowed_events(row: Request) -> list[str]:
 
 
 def record_fact(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,
-                data: dict) -> audit.AuditEvent:
+                data: dict, locked: Request | None = None) -> audit.AuditEvent:
     """Append an audit event that records a fact without moving the request (a letter issued,
-    its files rendered). Locks the row like `advance` so the chain stays linear. Caller commits."""
+    its files rendered). Locks the row like `advance` so the chain stays linear — unless the
+    caller passes the row it `locked` in this transaction already. Caller commits."""
     if event not in FACT_EVENTS:
         raise UnknownEvent(event, list(FACT_EVENTS))
-    row = lock_request(session, request_id)
+    row = locked if locked is not None and locked.id == request_id else lock_request(session, request_id)
     ev = audit.append(session, request_id=row.id, seq=row.audit_seq + 1, prev_hash=row.audit_head,
                       on=on, actor=actor, event=event, from_state=row.state, to_state=row.state,
                       data=data)

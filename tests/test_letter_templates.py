@@ -166,3 +166,22 @@ def test_findings_that_open_with_their_own_lead_get_no_second_one():
     assert lead("经审查：该信息由本机关制作", "经审查") == "经审查：该信息由本机关制作"
     assert lead("经检索，未找到", "经审查") == "经检索，未找到"
     assert lead("经费使用明细由区财政局保存", "经审查") == "经审查，经费使用明细由区财政局保存"
+
+
+def test_a_template_edited_added_or_removed_while_running_changes_the_next_letters_version(tmp_path):
+    import os
+
+    spec = DECISIONS["disclosed"]
+    layout = render_html.__globals__["BUILTIN"] / "layout.html.j2"
+    first = render_html(spec.template, _facts(spec), tmp_path)  # no override yet
+    override = tmp_path / "layout.html.j2"
+    override.write_text(layout.read_text().replace('<p class="signature">', '<p>甲</p><p class="signature">'))
+    added = render_html(spec.template, _facts(spec), tmp_path)
+    assert "甲" in added.html and added.template_version != first.template_version
+    override.write_text(layout.read_text().replace('<p class="signature">', '<p>乙</p><p class="signature">'))
+    os.utime(override, (override.stat().st_mtime + 5,) * 2)  # an edit within the same instant
+    edited = render_html(spec.template, _facts(spec), tmp_path)
+    assert "乙" in edited.html and edited.template_version not in (first.template_version,
+                                                                    added.template_version)
+    override.unlink()
+    assert render_html(spec.template, _facts(spec), tmp_path).template_version == first.template_version
