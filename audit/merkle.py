@@ -169,15 +169,14 @@ def verify_consistency(m: int, n: int, old_root: bytes, new_root: bytes, proof: 
     return sn == 0 and fr == old_root and sr == new_root
 
 
-def tree_of_hex(hashes: Iterable[str], progress: Callable[[int], None] | None = None,
+def tree_of_hex(hashes: list[str], progress: Callable[[int], None] | None = None,
                 every: int = 50_000) -> Tree:
     """The tree whose leaves are these hex event hashes, in order."""
-    chunks, done = [], 0
-    for h in hashes:
-        chunks.append(_sha(b"\x00" + bytes.fromhex(h)).digest())
-        done += 1
-        if progress and done % every == 0:
-            progress(every)
-    if progress and done % every:
-        progress(done % every)
+    chunks = []
+    for start in range(0, len(hashes), every):
+        # One fromhex per batch, then slices: half the per-leaf Python work of one per hash.
+        raw = bytes.fromhex("".join(hashes[start:start + every]))
+        chunks += [_sha(b"\x00" + raw[i:i + 32]).digest() for i in range(0, len(raw), 32)]
+        if progress:
+            progress(min(every, len(hashes) - start))
     return Tree(hashed=b"".join(chunks))

@@ -4,7 +4,9 @@ audit/bulk_verify.py) — in events per second (issue 16: ≥ 200,000 on this ma
 Migrates a fresh database, seeds N requests with benchmarks/supervision.py's `seed`, gives each
 E chained audit events (hashed by audit.chain like the one door's, recorded heads on the request
 rows), runs ANALYZE, then times `verify_database` over all of them (median of --rounds) and, for
-comparison, the per-request `audit.verify` that the API's history uses, over a sample.
+comparison, the per-request `audit.verify` that the API's history uses, over a sample. Then it
+signs a checkpoint and runs the whole `gongkai audit verify` command (chains, access log and the
+checkpoint check beside them) as an operator would, and prints its own summary line.
 
 Run:
   .venv/bin/python benchmarks/audit_verify.py                       # SQLite, 200,000 × 5 events
@@ -17,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from rich.progress import Progress  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
@@ -31,7 +36,7 @@ from sqlmodel import Session  # noqa: E402
 import audit  # noqa: E402
 from audit.chain import _event_values  # noqa: E402
 from audit.models import AuditEvent  # noqa: E402
-from benchmarks.scratch_db import scratch_engine  # noqa: E402
+from benchmarks.scratch_db import scratch_database  # noqa: E402
 from benchmarks.supervision import seed  # noqa: E402
 from cli.verify import verify_database  # noqa: E402
 
@@ -78,7 +83,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2_000, help="requests for the per-request path")
     parser.add_argument("--url", default=None, help="PostgreSQL URL; default a SQLite temp file")
     args = parser.parse_args()
-    with scratch_engine(args.url, "bench_verify") as engine:
+    with scratch_database(args.url, "bench_verify") as scratch:
+        engine = scratch.engine
         seeded = seed(engine, args.n, 50_000, 0.06, engine.dialect.name == "postgresql")
         chain_s = seed_events(engine, args.n, args.events)
         total = args.n * args.events
@@ -103,6 +109,15 @@ def main() -> None:
         sampled = min(args.sample, args.n) * args.events
         print(f"audit.verify per request (the history's path), {sampled:,} events: "
               f"{sampled / seconds:,.0f} events/s")
+        env = {**os.environ, "GONGKAI_DATABASE_URL": scratch.url, "GONGKAI_DATA_DIR": str(scratch.data_dir)}
+        gongkai = [sys.executable, "-m", "cli"]
+        signed = subprocess.run([*gongkai, "audit", "checkpoint"], env=env, cwd=ROOT,
+                                capture_output=True, text=True)
+        assert signed.returncode == 0, signed.stderr
+        whole = subprocess.run([*gongkai, "audit", "verify"], env=env, cwd=ROOT, capture_output=True,
+                               text=True)
+        assert whole.returncode == 0, whole.stdout + whole.stderr
+        print("gongkai audit verify:", *whole.stdout.strip().splitlines()[-2:], sep="\n  ")
 
 
 if __name__ == "__main__":
