@@ -32,15 +32,21 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def _form_csrf(http: HttpRequest) -> str | None:
-    if http.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
-                                                        "multipart/form-data")):
+    """The `csrf_token` field of a posted form (reading the body is the event loop's work)."""
+    if http.method in UNSAFE and http.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await http.form()  # cached: the route's own Form fields still read it
         value = form.get("csrf_token")
         return value if isinstance(value, str) else None
     return None
 
 
-async def authenticated(http: HttpRequest, session: SessionDep) -> Principal:
+# Sync on purpose, so FastAPI runs it in the thread pool: on the event loop, a token lookup
+# waiting for SQLite's write lock stopped the loop from starting the very route that held the
+# lock — every writer then waited out the busy timeout (measured: 8 concurrent `register`s, 30 s,
+# "database is locked").
+def authenticated(http: HttpRequest, session: SessionDep,
+                  form_csrf: Annotated[str | None, Depends(_form_csrf)]) -> Principal:
     """The caller: `Authorization: Bearer gk_…` (API clients) or the `gongkai_session` cookie (web
     pages; an unsafe method must echo the session's CSRF token in `X-CSRF-Token` or a
     `csrf_token` form field). Anything else: 401."""
@@ -58,7 +64,7 @@ async def authenticated(http: HttpRequest, session: SessionDep) -> Principal:
             raise NotAuthenticated("the session has ended; log in again")
         user, web = found
         if http.method in UNSAFE:
-            given = http.headers.get("x-csrf-token") or await _form_csrf(http)
+            given = http.headers.get("x-csrf-token") or form_csrf
             if not csrf_ok(web.csrf_token, given):
                 raise CsrfRefused("the CSRF token is missing or wrong (X-CSRF-Token header or "
                                   "csrf_token form field, as given at login)")

@@ -26,6 +26,8 @@ from replies.service import advance_and_issue
 from states import service
 from states.errors import UnknownEvent
 from states.machine import STATES
+from states.calendar_years import calendar_for
+from states.ledger import consultations_by_request
 from states.models import Request
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -162,8 +164,11 @@ def list_requests(session: SessionDep, http: HttpRequest, user: Reader,
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Request.id).offset(offset).limit(limit)).all()
     settings = http.app.state.settings
+    calendar = calendar_for(session, settings)
+    stops = consultations_by_request(session, [r.id for r in rows])
     return {"total": total, "limit": limit, "offset": offset,
-            "items": [request_view(session, r, settings, full=False) for r in rows]}
+            "items": [request_view(session, r, settings, full=False, calendar=calendar,
+                                   consultations=stops.get(r.id, [])) for r in rows]}
 
 
 @router.post("/requests/{request_id}/applicant/id-number/reveal", tags=["staff"],

@@ -9,9 +9,11 @@ from sqlmodel import Session, select
 
 from core.config import Settings
 from states.calendar_years import calendar_for
-from states.models import Decision, Request
-from states.ledger import (clock_for, consultation_lapse, consultations_of,
-                           fee_deadline_presumed, supplement_deadline)
+from states.models import Consultation, Decision, Request
+from states.clock import compute_clock
+from states.ledger import (consultation_lapse, consultations_of, fee_deadline_presumed, ledger_of,
+                           supplement_deadline)
+from states.workdays import WorkCalendar
 from access.models import Agency, Unit
 from states.agency import signoff_groups
 from states.codes import OUTCOMES
@@ -22,9 +24,14 @@ from states.review_step import internal_consultations_of, redactions_of, review_
 from states.service import allowed_events
 
 
-def request_view(session: Session, row: Request, settings: Settings, *, full: bool = True) -> dict:
-    calendar = calendar_for(session, settings)
-    clock = clock_for(session, row, calendar, settings)
+def request_view(session: Session, row: Request, settings: Settings, *, full: bool = True,
+                 calendar: WorkCalendar | None = None,
+                 consultations: list[Consultation] | None = None) -> dict:
+    """A list passes the calendar and each row's consultations, read once for the whole page."""
+    calendar = calendar or calendar_for(session, settings)
+    if consultations is None:
+        consultations = consultations_of(session, row.id)
+    clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     today = settings.today()
     finished = row.replied_on is not None or row.state in FINISHED_STATES
     days_left = None if finished else clock.days_left(today, calendar)
@@ -47,7 +54,6 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     }
     if not full:
         return view
-    consultations = consultations_of(session, row.id)
     decision = session.exec(select(Decision).where(Decision.request_id == row.id)).first()
     review = review_of(session, row.id)
     similar = [{**s, "url": f"/api/v1/requests/{s['id']}"} for s in repeat_candidates(session, row)]

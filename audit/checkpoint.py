@@ -123,7 +123,9 @@ def by_number(conn: Connection, number: int) -> SignedHead | None:
 def leaf_hashes(conn: Connection, size: int | None = None) -> list[str]:
     """The leaf log's hashes in order (the first `size`), read through the driver's own cursor:
     a million SQLAlchemy rows would cost more than hashing the tree."""
-    cursor = conn.connection.driver_connection.cursor()
+    raw = conn.connection.driver_connection
+    # PostgreSQL: a server-side cursor, or psycopg would hold every row in memory at once.
+    cursor = raw.cursor(name="leaf_hashes") if conn.dialect.name == "postgresql" else raw.cursor()
     try:
         cursor.execute("SELECT idx, hash FROM audit_leaf"
                        + (f" WHERE idx < {int(size)}" if size is not None else "") + " ORDER BY idx")

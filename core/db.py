@@ -12,6 +12,7 @@ the traceback (our lines, uvicorn's, Prefect's), and no pattern can recognise a 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -63,14 +64,58 @@ def make_engine(url: str, *, busy_timeout_ms: int | None = None, **kwargs) -> En
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    writers = _writer_lock(parsed.database or ":memory:")
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # A connection that only reads (READ_ONLY) begins deferred: it takes no write lock, so
         # it neither waits for writers nor makes them wait (WAL gives it a consistent snapshot).
-        deferred = conn.get_execution_options().get(READ_ONLY)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        # Writers of this process queue on a lock before SQLite's: SQLite's busy handler sleeps
+        # and retries, so under 8 concurrent writers the unlucky ones waited seconds (p99 2.8 s
+        # for `register`, benchmarks/advance_http.py). Other processes still meet SQLite's.
+        if writers.acquire(timeout=timeout_ms / 1000):
+            conn.info[_HOLDS] = writers
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn):
+        _release(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn):
+        _release(conn.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_conn, record):
+        _release(record.info)  # a connection returned mid-transaction: never keep the queue
 
     return engine
+
+
+_HOLDS = "gongkai_writer_lock"
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(database: str) -> threading.Lock:
+    """One lock per SQLite file and process, shared by every engine on it. A plain Lock: a
+    session may begin in one thread of the pool and commit in another."""
+    key = database if database == ":memory:" else str(Path(database).resolve())
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.Lock())
+
+
+def _release(info: dict) -> None:
+    lock = info.pop(_HOLDS, None)
+    if lock is not None:
+        lock.release()
 
 
 def read_only(engine: Engine) -> Connection:

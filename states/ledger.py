@@ -112,6 +112,16 @@ def consultations_of(session: Session, request_id: int) -> list[Consultation]:
                              .order_by(Consultation.id)))
 
 
+def consultations_by_request(session: Session, request_ids: list[int]) -> dict[int, list[Consultation]]:
+    """`consultations_of` for a page of requests in one query."""
+    found: dict[int, list[Consultation]] = {}
+    if request_ids:
+        for c in session.exec(select(Consultation).where(Consultation.request_id.in_(request_ids))
+                              .order_by(Consultation.id)):
+            found.setdefault(c.request_id, []).append(c)
+    return found
+
+
 def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCalendar,
               settings: Settings, *, closed: bool = False) -> Ledger:
     stops = []
