@@ -226,7 +226,11 @@ def backup(folder: Path = typer.Argument(..., help="a new, empty folder")) -> No
 
     def anchor():
         try:
-            return take_checkpoint(engine, settings)
+            taken = take_checkpoint(engine, settings)
+            if taken["key_made"]:
+                typer.echo(f"made the checkpoint signing key {taken['key_made']}: keep it where "
+                           "the database's administrators cannot write, publish its public key")
+            return taken
         except CheckpointError as exc:  # back up all the same: the copy is the evidence
             refused.append(str(exc))
             return None
