@@ -186,7 +186,9 @@ def _head(number: int):
 
 
 @audit_app.command("consistency")
-def audit_consistency(old: int, new: int, public_key: str | None = _PUBLIC_KEY) -> None:
+def audit_consistency(old: int = typer.Argument(..., min=1, max=2**31 - 1),
+                      new: int = typer.Argument(..., min=1, max=2**31 - 1),
+                      public_key: str | None = _PUBLIC_KEY) -> None:
     """Prove checkpoint NEW extends checkpoint OLD (RFC 6962 consistency proof): nothing covered
     by OLD was changed or removed before NEW was signed. Prints the proof; exit 1 if it fails."""
     from audit import checkpoint as cp

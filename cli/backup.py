@@ -184,6 +184,8 @@ def restore(folder: Path, settings: Settings, trusted_key: str | None, *, replac
     if url.get_backend_name() != "sqlite":
         raise BackupError("restore puts a SQLite backup back; PostgreSQL: pg_restore (README)")
     target = Path(url.database)
+    if not (folder / "MANIFEST.json").is_file():
+        raise BackupError(f"{folder} is not a Gongkai backup: it holds no MANIFEST.json")
     if target.exists() and not replace:
         raise BackupError(f"{target} exists: pass --replace to keep it aside and restore over it")
     manifest, problems, scratch = check_copy(folder, trusted_key, verify_chains)
