@@ -32,7 +32,7 @@ from audit.chain import GENESIS_HASH, canonical_json
 from audit.merkle import Tree, tree_of_hex
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode
 from audit.signing import key_id, public_hex, sign, signature_holds
-from core.db import read_only
+from core.db import driver_batches, read_only
 
 FORMAT = "gongkai-checkpoint/1"
 STATEMENT_KEYS = {"format", "number", "tree_size", "root", "signed_at", "key_id"}
@@ -123,22 +123,15 @@ def by_number(conn: Connection, number: int) -> SignedHead | None:
 def leaf_hashes(conn: Connection, size: int | None = None) -> list[str]:
     """The leaf log's hashes in order (the first `size`), read through the driver's own cursor:
     a million SQLAlchemy rows would cost more than hashing the tree."""
-    raw = conn.connection.driver_connection
-    # PostgreSQL: a server-side cursor, or psycopg would hold every row in memory at once.
-    cursor = raw.cursor(name="leaf_hashes") if conn.dialect.name == "postgresql" else raw.cursor()
-    try:
-        cursor.execute("SELECT idx, hash FROM audit_leaf"
-                       + (f" WHERE idx < {int(size)}" if size is not None else "") + " ORDER BY idx")
-        hashes: list[str] = []
-        while rows := cursor.fetchmany(50_000):
-            if rows[-1][0] != len(hashes) + len(rows) - 1:
-                missing = next(len(hashes) + i for i, (idx, _) in enumerate(rows)
-                               if idx != len(hashes) + i)
-                raise CheckpointError(f"leaf {missing} is missing from the leaf log")
-            hashes.extend(h for _, h in rows)
-        return hashes
-    finally:
-        cursor.close()
+    sql = "SELECT idx, hash FROM audit_leaf" + (" WHERE idx < :n" if size is not None else "")
+    hashes: list[str] = []
+    for rows in driver_batches(conn, sql + " ORDER BY idx", {"n": size}, name="leaf_hashes",
+                               size=50_000):
+        if rows[-1][0] != len(hashes) + len(rows) - 1:
+            missing = next(len(hashes) + i for i, (idx, _) in enumerate(rows) if idx != len(hashes) + i)
+            raise CheckpointError(f"leaf {missing} is missing from the leaf log")
+        hashes.extend(h for _, h in rows)
+    return hashes
 
 
 _UNLEAFED = """

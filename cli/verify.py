@@ -18,27 +18,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from sqlalchemy import Engine, text
 
 from audit.bulk_verify import COLUMNS, Broken, Tally, verify_chains
-from core.db import make_engine, read_only
+from core.db import driver_batches, make_engine, read_only
 
 BATCH = 20_000
 RANGES_PER_WORKER = 8
-
-
-def _stream(raw, dialect: str, sql: str, params: dict, name: str) -> Iterator[tuple]:
-    """The rows of `sql` in batches from the driver's own cursor (a server-side one on
-    PostgreSQL): SQLAlchemy's row objects would cost more than hashing the event (profiled)."""
-    if dialect == "postgresql":
-        cursor = raw.cursor(name=name)
-        cursor.itersize = BATCH
-        cursor.execute(sql.replace(":lo", "%(lo)s").replace(":hi", "%(hi)s"), params)
-    else:
-        cursor = raw.cursor()
-        cursor.execute(sql, params)
-    try:
-        while rows := cursor.fetchmany(BATCH):
-            yield from rows
-    finally:
-        cursor.close()
 
 
 def verify_range(engine: Engine, lo: int | None, hi: int | None) -> tuple[Tally, list[tuple[str, Broken]]]:
@@ -50,19 +33,21 @@ def verify_range(engine: Engine, lo: int | None, hi: int | None) -> tuple[Tally,
     columns = ", ".join(f'"{c}"' for c in COLUMNS)
     with read_only(engine) as conn:
         conn.execute(text("SELECT 1"))  # begin: one snapshot for both cursors
-        raw, dialect = conn.connection.driver_connection, engine.dialect.name
+
+        def rows(sql: str, name: str) -> Iterator[tuple]:
+            for batch in driver_batches(conn, sql, params, name=name, size=BATCH):
+                yield from batch
 
         def heads():
-            for rid, number, seq, head in _stream(
-                    raw, dialect, "SELECT id, number, audit_seq, audit_head FROM request WHERE "
-                    + where.format(col="id") + " ORDER BY id", params, "verify_heads"):
+            for rid, number, seq, head in rows(
+                    "SELECT id, number, audit_seq, audit_head FROM request WHERE "
+                    + where.format(col="id") + " ORDER BY id", "verify_heads"):
                 numbers.clear()  # only the request being checked: a million numbers would not fit
                 numbers[rid] = number
                 yield rid, seq, head
 
-        events = _stream(raw, dialect, f"SELECT {columns} FROM audit_event WHERE "
-                         + where.format(col="request_id") + " ORDER BY request_id, seq", params,
-                         "verify_events")
+        events = rows(f"SELECT {columns} FROM audit_event WHERE " + where.format(col="request_id")
+                      + " ORDER BY request_id, seq", "verify_events")
         for b in verify_chains(events, heads(), tally):
             broken.append((numbers.get(b.request_id, f"request {b.request_id}"), b))
     return tally, broken

@@ -12,6 +12,7 @@ the traceback (our lines, uvicorn's, Prefect's), and no pattern can recognise a 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,6 +126,26 @@ def read_only(engine: Engine) -> Connection:
     if engine.dialect.name == "postgresql":
         options["isolation_level"] = "REPEATABLE READ"
     return engine.connect().execution_options(**options)
+
+
+def driver_batches(conn: Connection, sql: str, params: dict | None = None, *, name: str,
+                   size: int = 20_000) -> Iterator[list[tuple]]:
+    """The rows of `sql` (`:name` parameters) in batches of plain tuples from the driver's own
+    cursor — a server-side one on PostgreSQL, so a million rows are never in memory at once.
+    For passes over every row, where SQLAlchemy's row objects would cost more than the work."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        cursor = raw.cursor(name=name)
+        cursor.itersize = size
+        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql, params or {})
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        cursor.close()
 
 
 @lru_cache
