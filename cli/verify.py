@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 
 from sqlalchemy import Engine, text
 
@@ -92,7 +93,10 @@ def verify_database(engine: Engine, *, workers: int | None = None,
                 progress(part[0].events)
     else:
         url = engine.url.render_as_string(hide_password=False)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Spawned, not forked: `audit verify` checks the checkpoint in a thread meanwhile, and a
+        # child forked while that thread held a lock (an import's, the pool's) waited on it
+        # forever (a CI run hung 300 s).
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(_verify_range_at, url, lo, hi): i for i, (lo, hi) in enumerate(ranges)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
