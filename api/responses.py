@@ -215,9 +215,11 @@ class RevealedId(Out):
 
 
 class RequestPage(Out):
-    total: int
+    total: int | None = Field(description="how many match: only with `total=true` (a count over a "
+                              "million rows costs more than the page)")
     limit: int
     offset: int
+    next_after: int | None = Field(description="pass as `after` for the next page; null: the last")
     items: list[RequestSummary]
 
 

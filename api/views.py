@@ -38,8 +38,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     view = {
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
-        "agency": session.get(Agency, row.agency_id).code,
-        "unit": session.get(Unit, row.unit_id).name if row.unit_id else None,
+        "agency": _name(session, Agency, row.agency_id, "code"),
+        "unit": _name(session, Unit, row.unit_id, "name") if row.unit_id else None,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded
         "due_on_provisional": clock.provisional,
@@ -54,7 +54,10 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     }
     if not full:
         return view
-    decision = session.exec(select(Decision).where(Decision.request_id == row.id)).first()
+    # The one door copies a decision's outcome onto the request (migration 0012 carried the
+    # older ones forward): no outcome, no decision row to read.
+    decision = None if row.outcome is None else session.exec(
+        select(Decision).where(Decision.request_id == row.id)).first()
     review = review_of(session, row.id)
     similar = [{**s, "url": f"/api/v1/requests/{s['id']}"} for s in repeat_candidates(session, row)]
     view.update({
@@ -119,6 +122,17 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })
     return view
+
+
+def _name(session: Session, model, row_id: int, column: str) -> str:
+    """An agency's code or a unit's name. The first asks for the whole (small) table once per
+    session: a page of 50 requests read its agencies and units one by one (the identity map holds
+    rows only while something refers to them)."""
+    names = session.info.setdefault("view_names", {})
+    if model.__name__ not in names:
+        names[model.__name__] = dict(session.exec(select(model.id, getattr(model, column))).all())
+    found = names[model.__name__].get(row_id)
+    return found if found is not None else getattr(session.get(model, row_id), column)
 
 
 def _signoffs_required(session: Session, row: Request, decision: Decision | None) -> list[str]:

@@ -54,7 +54,10 @@ from sqlalchemy import Engine, event, insert, text  # noqa: E402
 
 from access import tokens, users  # noqa: E402
 from access.models import Agency, Unit  # noqa: E402
+from access.policy import Principal  # noqa: E402
 from api.app import create_app  # noqa: E402
+from api.routes import request_page  # noqa: E402
+from api.views import request_view  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db import session_scope  # noqa: E402
 from reports import live  # noqa: E402
@@ -373,6 +376,10 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
         if overdue_n < 52:
             raise SystemExit(f"only {overdue_n} overdue: seed more (--n, --overdue-share)")
         second, middle = _cursor_at(session, 49), _cursor_at(session, overdue_n // 2)
+        open_id = session.execute(text("SELECT min(id) FROM request WHERE state = 'reviewing' "
+                                       "AND id > :h"), {"h": n // 2}).scalar()
+        finished_id = session.execute(text("SELECT min(id) FROM request WHERE state = 'replied' "
+                                           "AND id > :h"), {"h": n // 2}).scalar()
         known = set(session.execute(text("SELECT username FROM user_account")).scalars())
         main_code = session.execute(text("SELECT code FROM agency WHERE id = 1")).scalar()
         unit_name = session.execute(text("SELECT name FROM agency_unit WHERE id = :u"),
@@ -387,6 +394,8 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
         for who in ("bench.supervisor", "bench.staff"):
             secrets[who] = tokens.create_token(session, who, days=30, actor="bench:setup")[1]
         session.commit()
+    everyone = Principal(0, "bench.supervisor", "supervisor", None, None, None, "token")
+    unit_staff = Principal(0, "bench.staff", "staff", 1, staff_unit, frozenset({1}), "token")
     print(f"{n:,} requests, {open_n:,} open, {overdue_n:,} overdue today {TODAY}; busiest "
           f"assignee {busiest[0]!r} with {busiest[1]} overdue; cursors: page 2 {second}, "
           f"middle {middle}")
@@ -424,6 +433,18 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
                                                                       unit_id=staff_unit)))),
         ("due_soon() first page", call(lambda s: live.due_soon(s, TODAY, calendar, settings, f_all))),
         ("counts() all agencies", call(lambda s: live.counts(s, TODAY, calendar, settings, None))),
+        # GET /requests (the 台账) and GET /requests/{id}, without HTTP (issue 17: ≤ 5 / ≤ 1.5 ms)
+        ("request_page() first page", call(lambda s: request_page(s, settings, everyone))),
+        ("request_page() middle page (after)",
+         call(lambda s: request_page(s, settings, everyone, after=n // 2))),
+        ("request_page() state=reviewing", call(lambda s: request_page(s, settings, everyone,
+                                                                      state="reviewing"))),
+        ("request_page() staff scope (agency 1, unit)",
+         call(lambda s: request_page(s, settings, unit_staff))),
+        ("request_view() one open request",
+         call(lambda s: request_view(s, s.get(Request, open_id), settings))),
+        ("request_view() one finished request",
+         call(lambda s: request_view(s, s.get(Request, finished_id), settings))),
     ]
     results: list[tuple[str, list[float]]] = []
     with _progress() as progress:
@@ -441,9 +462,16 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
                     ("HTTP GET /supervision/overdue", "bench.supervisor", {}),
                     ("HTTP GET …/overdue?agency=bench-2", "bench.supervisor", {"agency": "bench-2"}),
                     ("HTTP GET …/overdue?assignee=", "bench.supervisor", {"assignee": busiest[0]}),
-                    ("HTTP GET …/overdue as staff of a unit", "bench.staff", {})):
+                    ("HTTP GET …/overdue as staff of a unit", "bench.staff", {}),
+                    ("HTTP GET /requests", "bench.supervisor", {"path": "/api/v1/requests"}),
+                    ("HTTP GET /requests?after= (middle)", "bench.supervisor",
+                     {"path": "/api/v1/requests", "after": n // 2}),
+                    ("HTTP GET /requests/{id}", "bench.supervisor",
+                     {"path": f"/api/v1/requests/{open_id}"})):
                 def get(params=params, who=who):
-                    r = client.get("/api/v1/supervision/overdue", params=params,
+                    params = dict(params)
+                    path = params.pop("path", "/api/v1/supervision/overdue")
+                    r = client.get(path, params=params,
                                    headers={"Authorization": f"Bearer {secrets[who]}"})
                     assert r.status_code == 200, r.text
                 results.append((name, measure(get, args.calls)))
@@ -465,6 +493,10 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
         if name.startswith("overdue()") or name.startswith("HTTP GET /supervision/overdue") \
                 or name.startswith("HTTP GET …/overdue"):
             verdict = "met" if p50 <= TARGET_MS else "MISSED"
+        elif name.startswith("request_page("):
+            verdict = "met (≤ 5 ms)" if p50 <= 5 else "MISSED (target 5 ms)"
+        elif name.startswith("request_view("):
+            verdict = "met (≤ 1.5 ms)" if p50 <= 1.5 else "MISSED (target 1.5 ms)"
         elif name.startswith("annual_report("):
             verdict = "met (≤ 3 s)" if p50 <= 3000 else "MISSED (target 3 s)"
         print(f"{name:<48} {p50:8.2f} {p95:8.2f}   {verdict}")

@@ -247,10 +247,16 @@ def test_a_stale_expected_version_is_a_409(client):
 def test_requests_list_filters_by_state_and_department_and_pages(client):
     ids = [new_request(client, department=dept)["id"] for dept in ("住建局", "住建局", "教育局")]
     fire(client, ids[0], "register", "2026-03-02")
-    page = client.get("/api/v1/requests", params={"department": "住建局", "limit": 1}).json()
+    page = client.get("/api/v1/requests", params={"department": "住建局", "limit": 1,
+                                                  "total": "true"}).json()
     assert page["total"] == 2 and [i["id"] for i in page["items"]] == [ids[0]]
+    assert page["next_after"] == ids[0]
     page2 = client.get("/api/v1/requests", params={"department": "住建局", "limit": 1, "offset": 1}).json()
-    assert [i["id"] for i in page2["items"]] == [ids[1]]
+    assert [i["id"] for i in page2["items"]] == [ids[1]] and page2["total"] is None
+    # The keyset page after the first is the same second request, and the last page says so.
+    after = client.get("/api/v1/requests", params={"department": "住建局", "limit": 1,
+                                                   "after": page["next_after"]}).json()
+    assert [i["id"] for i in after["items"]] == [ids[1]] and after["next_after"] is None
     registered = client.get("/api/v1/requests", params={"state": "registered"}).json()
     assert [i["number"] for i in registered["items"]] == ["2026-000001"]
     assert client.get("/api/v1/requests", params={"state": "nonsense"}).status_code == 422
