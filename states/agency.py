@@ -12,7 +12,12 @@ from states.models import Request
 
 
 def agency_of(session: Session, row: Request) -> Agency:
-    return session.get(Agency, row.agency_id)
+    """Held by the session once read: the identity map keeps a row only while something refers
+    to it, and one `register` read its agency three times (checks, letter facts, sign-offs)."""
+    held = session.info.setdefault("agencies", {})
+    if row.agency_id not in held:
+        held[row.agency_id] = session.get(Agency, row.agency_id)
+    return held[row.agency_id]
 
 
 def agency_profile(session: Session, row: Request) -> tuple[AgencyProfile, list[str]]:
