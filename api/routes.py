@@ -160,7 +160,7 @@ def list_requests(session: SessionDep, http: HttpRequest, user: Reader,
                   agency: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
                                                      description="one agency's code")] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description=(
+                  after: Annotated[int | None, Query(ge=0, le=2_147_483_647, description=(  # an id
                       "the previous page's `next_after`: the page after it (keyset, as fast at "
                       "the millionth request as at the first)"))] = None,
                   offset: Annotated[int, Query(ge=0, le=1_000_000_000, description=(
