@@ -76,8 +76,10 @@ def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[d
     """The applicant's earlier requests to the same agency whose description is similar to this
     one's (≥ similarity.THRESHOLD), most similar first. Only those sharing a band key with it are
     compared: a heavy applicant's thousands of requests are not read one by one."""
+    if row.applicant_key is None:  # no applicant to compare with: no query
+        return []
     mine = session.get(RequestFingerprint, row.id)
-    if mine is None or row.applicant_key is None:
+    if mine is None:
         return []
     keys = similarity.band_keys(mine.signature)
     if not keys:
