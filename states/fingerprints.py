@@ -117,7 +117,7 @@ def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
     band bucket every request is compared with the bucket's first, all at once (numpy), and joins
     its group when they are requests for the same information (≥ similarity.THRESHOLD; the looser
     CLUSTER_THRESHOLD chained a whole village's requests of one year into one group)."""
-    import numpy as np  # installed with datasketch; only this supervisor's view needs it here
+    import numpy as np  # imported here: only this supervisor's view needs it
 
     since = today - dt.timedelta(days=window_days)
     scope = [Request.received_on >= since]

@@ -39,8 +39,8 @@ unrelated; parameters chosen on the first 54 texts, the other 35 held out (all r
   ``signature`` takes ~0.04 ms for 20 characters, ~0.065 ms for 100, ~90 ms for 100,000.
 
 Signatures depend on every choice above: store VERSION with them and recompute all when it changes.
-datasketch pulls numpy and scipy (~0.7-0.9 s, +75-83 MB RSS), so it is imported on the first
-``signature`` call, not with this module.
+The MinHash is datasketch 2.x's affine32 scheme computed with numpy alone (datasketch's import pulls
+scipy and more: +78 MB); numpy is imported on the first ``signature`` call, not with this module.
 """
 
 from __future__ import annotations
@@ -128,25 +128,46 @@ def shingles(text: str) -> set[str]:
 
 @functools.lru_cache(maxsize=1)
 def _permutations():
-    # Imported here, not at the top: numpy + scipy would cost ~80 MB in every process.
-    from datasketch import MinHash
+    """datasketch 2.x's affine32 permutations for (NUM_PERM, SEED), drawn the way it draws them.
+    Computed here with numpy alone: datasketch's package import pulls scipy, redis and
+    opentelemetry (+78 MB in every process that registers a request; measured). Imported here,
+    not at the top: numpy costs ~16 MB where no signature is made."""
+    import numpy as np
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=zlib.crc32, scheme="affine32").permutations
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(hv):
+    """MurmurHash3's finalizer, which datasketch's affine32 scheme applies to each crc32."""
+    import numpy as np
+
+    u = np.uint32
+    hv = hv ^ (hv >> u(16))
+    hv = hv * u(0x85EBCA6B)
+    hv = hv ^ (hv >> u(13))
+    hv = hv * u(0xC2B2AE35)
+    return hv ^ (hv >> u(16))
 
 
 def signature(text: str) -> bytes:
     """MinHash of shingles(text): NUM_PERM little-endian uint32, SIGNATURE_BYTES bytes. The same bytes
-    in every process and on every machine (crc32, a seeded numpy RandomState, explicit byte order)."""
+    in every process and on every machine (crc32, a seeded numpy RandomState, explicit byte order),
+    byte for byte datasketch 2.x's MinHash(scheme="affine32") (tests/test_similarity.py)."""
     items = [s.encode("utf-8") for s in shingles(text)]
     if not items:
         return _EMPTY
-    from datasketch import MinHash
+    import numpy as np
 
-    # Reusing the permutations: generating them takes ~0.13 ms, three times all the rest.
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=zlib.crc32, permutations=_permutations(), scheme="affine32")
+    a, b = _permutations()
+    out = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
     for i in range(0, len(items), _BATCH):
-        mh.update_batch(items[i : i + _BATCH])
-    return mh.hashvalues.astype("<u4").tobytes()
+        hv = _fmix32(np.array([zlib.crc32(x) for x in items[i:i + _BATCH]], dtype=np.uint32)
+                     .reshape(-1, 1))
+        out = np.minimum(out, (hv * a + b).min(axis=0))  # uint32 arithmetic wraps, as datasketch's
+    return out.astype("<u4").tobytes()
 
 
 def _check(sig: bytes) -> None:

@@ -278,6 +278,22 @@ def test_signatures_do_not_drift_with_a_library_upgrade():
     assert band_keys(signature(BUDGET_2024))[:2] == [56250303708371737, 138944016420385291]
 
 
+def test_signatures_are_datasketchs_byte_for_byte():
+    # The stored signatures were made by datasketch 2.x; ours must stay comparable with them.
+    import zlib
+
+    from datasketch import MinHash
+
+    texts = [*_GOLDEN_TEXTS, BUDGET_2024, "申", "2024年第3号" * 3000, "\x00\x01 abc ABC ａｂｃ"]
+    for text in texts:
+        items = [s.encode("utf-8") for s in sim.shingles(text)]
+        if not items:
+            continue
+        mh = MinHash(num_perm=sim.NUM_PERM, seed=sim.SEED, hashfunc=zlib.crc32, scheme="affine32")
+        mh.update_batch(items)
+        assert signature(text) == mh.hashvalues.astype("<u4").tobytes(), text[:40]
+
+
 def test_band_keys_encode_their_band_and_fit_a_signed_bigint():
     keys = band_keys(signature(BUDGET_2024))
     assert len(keys) == sim.BANDS == 32
