@@ -256,6 +256,31 @@ def set_deadline_flag(session: Session, request_id: int, flag: str | None, actor
     return True
 
 
+def set_deadline_flags(session: Session, changes: list[tuple[Request, str | None, dict]],
+                       actor: str, *, on: dt.date) -> list[Request]:
+    """`set_deadline_flag` for many requests at once, in the caller's
+    transaction: each (row locked by the caller, flag, data) whose flag differs gets the flag and
+    one `flag_deadline` audit event in its chain (one INSERT for all). Returns the rows changed.
+    (Belongs beside `set_deadline_flag` in states/service.py; kept here until it moves.)"""
+    events, changed = [], []
+    for row, flag, data in changes:
+        if flag is not None and flag not in DEADLINE_FLAGS:
+            raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none")
+        if row.deadline_flag == flag:
+            continue
+        events.append({"request_id": row.id, "seq": row.audit_seq + 1, "prev_hash": row.audit_head,
+                       "on": on, "actor": actor, "event": "flag_deadline", "from_state": row.state,
+                       "to_state": row.state,
+                       "data": {"flag": flag, "previous": row.deadline_flag, **data}})
+        row.deadline_flag, row.flagged_on = flag, on
+        changed.append(row)
+    for row, written in zip(changed, audit.append_many(session, events)):
+        row.audit_seq, row.audit_head = written["seq"], written["hash"]
+        session.add(row)
+    session.flush()
+    return changed
+
+
 def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt.date,
             expected_version: int | None = None, settings: Settings | None = None,
             calendar: WorkCalendar | None = None, **data: Any) -> Request:

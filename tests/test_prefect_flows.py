@@ -51,6 +51,43 @@ async def _runs_tagged(tag: str, since: dt.datetime) -> list[tuple[str, str]]:
     return sorted((r.name, r.state_type.value) for r in runs)
 
 
+async def _lapse_events(number: str, since: dt.datetime, expect: int = 1) -> list[dict]:
+    """The sweep's events about request `number` since `since` — what the Prefect UI's event feed
+    shows for resource gongkai.request.<number> — each with the task run it happened in and that
+    run's final state. Prefect stores events and task runs from what the flow's process sends, a
+    moment after the flow returns: wait (up to 20 s) for `expect` of them."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventOccurredFilter, EventResourceFilter
+    found: list[dict] = []
+    async with get_client() as client:
+        for _ in range(80):
+            page = await client.read_events(filter=EventFilter(
+                occurred=EventOccurredFilter(since=since),
+                resource=EventResourceFilter(id=[f"gongkai.request.{number}"])), limit=50)
+            found = []
+            for event in page.events:
+                run = next(r for r in event.related if r.role == "task-run")
+                task_run = await client.read_task_run(run.id.removeprefix("prefect.task-run."))
+                found.append({"event": event.event, "tags": [r.id for r in event.related if r.role == "tag"],
+                              "task_run": task_run, "state": task_run.state_type.value
+                              if task_run.state_type else None})
+            if len(found) >= expect and all(f["state"] in ("COMPLETED", "FAILED") for f in found):
+                break
+            await asyncio.sleep(0.25)
+    return sorted(found, key=lambda f: f["event"])
+
+
+async def _tables_of(task_run_id) -> list[list[dict]]:
+    """The table artifacts a task run left."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterTaskRunId
+    async with get_client() as client:
+        artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(
+            task_run_id=ArtifactFilterTaskRunId(any_=[task_run_id])))
+    return [json.loads(a.data) if isinstance(a.data, str) else a.data
+            for a in artifacts if a.type == "table"]
+
+
 def _history(client, rid) -> list[dict]:
     return client.get(f"/api/v1/requests/{rid}/history").json()["events"]
 
@@ -72,9 +109,15 @@ def test_a_lapsed_supplement_closes_the_request_as_system_sweep_deadlines(client
     assert (last["actor"], last["event"], last["on"]) == ("system:sweep_deadlines", "decide", "2026-03-25")
     assert last["data"]["outcome"] == "other_no_supplement"
     assert client.get(f"/api/v1/requests/{rid}").json()["state"] == "decided"
-    # The Prefect UI shows the request's automatic work under its number.
-    assert asyncio.run(_runs_tagged("request:2026-000001", since)) == [
-        ("no_supplement · 2026-000001", "COMPLETED")]
+    # The Prefect UI shows the request's automatic work under its number: an event about it,
+    # from a task run of the sweep's run that left the table of what became of it.
+    [closing] = asyncio.run(_lapse_events("2026-000001", since))
+    assert (closing["event"], closing["state"]) == ("gongkai.lapse.closed", "COMPLETED")
+    assert closing["task_run"].name == "no_supplement · 2026-000001"
+    assert "prefect.tag.request:2026-000001" in closing["tags"]
+    assert asyncio.run(_tables_of(closing["task_run"].id)) == [[
+        {"request": "2026-000001", "event": "decide", "on": "2026-03-25", "outcome": "closed",
+         "problem": ""}]]
 
 
 def test_a_lapsed_agency_consultation_resumes_the_clock(client, on_engine):
@@ -222,3 +265,53 @@ def test_the_daily_checkpoint_flow_signs_the_whole_log_and_writes_it_outside_the
     assert summary["file"] == str(settings.data_dir / "checkpoints" / "checkpoint-000001.json")
     fire(client, rid, "review", "2026-03-03")
     assert (run(flows.checkpoint_audit)["number"], run(flows.checkpoint_audit)["added"]) == (2, 0)
+
+
+def _lapsed_supplement(client) -> int:
+    rid = new_request(client, received_on="2026-03-02")["id"]
+    fire(client, rid, "register", "2026-03-02")
+    fire(client, rid, "request_supplement", "2026-03-03", items=["请明确所需信息的年份"])
+    serve(client, rid, "supplement_notice", "2026-03-03")
+    return rid
+
+
+def test_a_days_lapses_close_in_one_task_run_that_names_each_request_and_one_refused_fails_alone(
+        client, engine, on_engine):
+    """Lapses are closed a batch per task run, not a sub-flow each (~220 ms apiece): each request
+    gets an event under its number, and the batch's run leaves a table of each one's outcome. A
+    request the database refuses fails its batch's task run and, at its end, the sweep's run —
+    after every other lapse is closed and every flag and digest is done."""
+    since = _now()
+    ids = [_lapsed_supplement(client) for _ in range(3)]
+    with engine.begin() as conn:  # the database will refuse to mark the second one decided
+        if engine.dialect.name == "sqlite":
+            conn.execute(text(f"CREATE TRIGGER refused_by_test BEFORE UPDATE OF state ON request "
+                              f"WHEN NEW.id = {ids[1]} AND NEW.state = 'decided' "
+                              "BEGIN SELECT RAISE(ABORT, 'refused_by_test'); END"))
+        else:
+            conn.execute(text(f"ALTER TABLE request ADD CONSTRAINT refused_by_test "
+                              f"CHECK (id <> {ids[1]} OR state <> 'decided') NOT VALID"))
+    late = new_request(client, received_on="2026-02-02")["id"]
+    fire(client, late, "register", "2026-02-02")
+    with pytest.raises(RuntimeError, match="1 lapses could not be closed: 2026-000002"):
+        run(flows.sweep_deadlines, today=dt.date(2026, 3, 25))
+    assert [client.get(f"/api/v1/requests/{r}").json()["state"] for r in ids] == [
+        "decided", "awaiting_supplement", "decided"]
+    assert client.get(f"/api/v1/requests/{late}").json()["deadline_flag"] == "overdue"
+    events = {n: asyncio.run(_lapse_events(n, since)) for n in ("2026-000001", "2026-000002", "2026-000003")}
+    assert {n: [e["event"] for e in found] for n, found in events.items()} == {
+        "2026-000001": ["gongkai.lapse.closed"], "2026-000002": ["gongkai.lapse.failed"],
+        "2026-000003": ["gongkai.lapse.closed"]}
+    batch = events["2026-000002"][0]["task_run"]  # one task run closed all three
+    assert {e[0]["task_run"].id for e in events.values()} == {batch.id}
+    assert batch.name == "no_supplement · 2026-000001 +2" and batch.state_type.value == "FAILED"
+    [table] = asyncio.run(_tables_of(batch.id))
+    assert [(row["request"], row["outcome"]) for row in table] == [
+        ("2026-000001", "closed"), ("2026-000002", "failed"), ("2026-000003", "closed")]
+    assert "refused_by_test" in table[1]["problem"] and "李明" not in table[1]["problem"]
+    # The next night the database no longer refuses: the request is closed then.
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refused_by_test" if engine.dialect.name == "sqlite"
+                          else "ALTER TABLE request DROP CONSTRAINT refused_by_test"))
+    summary = run(flows.sweep_deadlines, today=dt.date(2026, 3, 26))
+    assert summary["closed"]["no_supplement"] == ["2026-000002"] and summary["failed"] == {}

@@ -33,6 +33,20 @@ def schedules(settings: Settings) -> dict:
     }
 
 
+# One run of each at a time: on Prefect's embedded SQLite, overlapping runs of a short interval
+# pile up and lock its database (measured with a 2 s interval).
+SERVED = {"name": DEPLOYMENT, "tags": ["gongkai"], "concurrency_limit": 1}
+
+
+async def serve_with(runner, settings: Settings) -> None:
+    """Serve the schedules with `runner` (a prefect Runner) until it is stopped: what `gongkai
+    run` does inside its one process. Each run still gets a process of its own (Prefect's
+    default), which ends with the run and gives its memory back."""
+    for flow, _, schedule in schedules(settings).values():
+        await runner.aadd_deployment(await flow.ato_deployment(schedule=schedule, **SERVED))
+    await runner.start()
+
+
 @app.command("serve")
 def serve_schedules(banner: bool = typer.Option(True, help="say what is served and how to run "
                                                 "it now (`gongkai run` prints its own)")) -> None:
@@ -44,10 +58,7 @@ def serve_schedules(banner: bool = typer.Option(True, help="say what is served a
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    # One run of each at a time: on Prefect's embedded SQLite, overlapping runs of a short
-    # interval pile up and lock its database (measured with a 2 s interval).
-    deployments = [flow.to_deployment(name=DEPLOYMENT, schedule=schedule, tags=["gongkai"],
-                                      concurrency_limit=1)
+    deployments = [flow.to_deployment(schedule=schedule, **SERVED)
                    for flow, _, schedule in schedules(settings).values()]
     if banner:
         # Instead of Prefect's own, whose `prefect deployment run [DEPLOYMENT_NAME]` fails in
