@@ -535,86 +535,48 @@ def _say_access(welcome, incomplete, settings, api: str, bin_dir: str) -> None:
                                        "; to try the engine out, GONGKAI_DEMO_MODE=true"), err=True)
 
 
-def _wait_healthy(url: str, proc, timeout: float) -> bool:
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.5)
-    return False
-
-
 @app.command()
 def run(host: str = "127.0.0.1", port: int = 8000, prefect_port: int = 4200) -> None:
     """Embedded default: a local Prefect server (SQLite under ./data/prefect), the schedules
-    served, and the API — one command, stopped together with Ctrl-C."""
+    served, and the API — in one process, stopped together with Ctrl-C."""
+    import asyncio
     import os
-    import signal
     import subprocess
     import sys
-    import time
 
     from core.config import get_settings
-    from core.logging import PREFECT_LOGGING_CONFIG, UVICORN_LOGGING_CONFIG
-    from core.migrate import upgrade
+    from core.logging import PREFECT_LOGGING_CONFIG
 
     settings = get_settings()
-    upgrade()
-    welcome, incomplete = _prepare_access(settings)
     prefect_home = (settings.data_dir / "prefect").resolve()
     prefect_home.mkdir(parents=True, exist_ok=True)
     api_url = f"http://127.0.0.1:{prefect_port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_API_URL": api_url,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_LOGGING_SETTINGS_PATH": str(PREFECT_LOGGING_CONFIG)}
+    # Before anything imports Prefect, which reads its settings from the environment.
+    os.environ.update({"PREFECT_HOME": str(prefect_home), "PREFECT_API_URL": api_url,
+                       "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                       "PREFECT_LOGGING_SETTINGS_PATH": str(PREFECT_LOGGING_CONFIG)})
     bin_dir = os.path.dirname(sys.executable)
-    procs = [subprocess.Popen([os.path.join(bin_dir, "prefect"), "server", "start", "--host",
-                               "127.0.0.1", "--port", str(prefect_port)], env=env)]
-    if not _wait_healthy(f"{api_url}/health", procs[0], 120):
-        procs[0].terminate()
-        typer.echo(f"the local Prefect server did not start on port {prefect_port} "
-                   "(is another one running there?)", err=True)
-        raise typer.Exit(1)
-    procs.append(subprocess.Popen([sys.executable, "-m", "workflows.serve", "serve",
-                                   "--no-banner"], env=env))
-    procs.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:app", "--host", host,
-                                   "--port", str(port), "--log-config",
-                                   str(UVICORN_LOGGING_CONFIG)], env=env))
-    typer.echo(f"Gongkai API:  http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)\n"
-               f"Prefect UI:   http://127.0.0.1:{prefect_port}  (schedules: dispatch_outbox every "
-               f"{settings.dispatch_interval_seconds} s, sweep_deadlines at '{settings.sweep_cron}' "
-               f"{settings.timezone})\n" + run_now_hint(api_url, bin_dir))
-    _say_access(welcome, incomplete, settings, f"http://{host}:{port}", bin_dir)
-    stop = {"now": False}
+    # Both databases' migrations in short-lived children: a first start's migrations left ~40 MB
+    # behind in the process that ran them (measured), and this one stays up.
+    for step in ([sys.executable, "-m", "cli", "db", "upgrade"],
+                 [os.path.join(bin_dir, "prefect"), "server", "database", "upgrade", "-y"]):
+        if subprocess.run(step, stdout=subprocess.DEVNULL).returncode != 0:
+            typer.echo(f"could not migrate: {' '.join(step)}", err=True)
+            raise typer.Exit(1)
+    os.environ["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] = "false"
+    welcome, incomplete = _prepare_access(settings)
 
-    def _stop(*_):
-        stop["now"] = True
+    def started() -> None:
+        typer.echo(f"Gongkai API:  http://{host}:{port}/api/v1  (docs: http://{host}:{port}/docs)\n"
+                   f"Prefect UI:   http://127.0.0.1:{prefect_port}  (schedules: dispatch_outbox every "
+                   f"{settings.dispatch_interval_seconds} s, sweep_deadlines at '{settings.sweep_cron}' "
+                   f"{settings.timezone})\n" + run_now_hint(api_url, bin_dir))
+        _say_access(welcome, incomplete, settings, f"http://{host}:{port}", bin_dir)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        while not stop["now"] and all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    # Stopped by Ctrl-C/SIGTERM: success. One part died on its own: say so and fail.
-    raise typer.Exit(0 if stop["now"] else 1)
+    from cli.together import run_together
+
+    raise typer.Exit(asyncio.run(run_together(settings, host=host, port=port,
+                                              prefect_port=prefect_port, started=started)))
 
 
 if __name__ == "__main__":
