@@ -14,7 +14,7 @@ from states.clock import compute_clock
 from states.ledger import (consultation_lapse, consultations_of, fee_deadline_presumed, ledger_of,
                            supplement_deadline)
 from states.workdays import WorkCalendar
-from access.models import Unit
+from access.models import Agency, Unit
 from states.agency import agency_of, signoff_groups
 from states.codes import OUTCOMES
 from states.machine import FINISHED_STATES
@@ -38,7 +38,9 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     view = {
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
-        "agency": agency_of(session, row).code,  # held by the session: prompts read it too
+        # The full view's prompts read the agency row anyway; a page reads every code at once.
+        "agency": agency_of(session, row).code if full else _name(session, Agency, row.agency_id,
+                                                                   "code"),
         "unit": _name(session, Unit, row.unit_id, "name") if row.unit_id else None,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded
@@ -125,8 +127,9 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
 
 
 def _name(session: Session, model, row_id: int, column: str) -> str:
-    """A unit's name. The first asks for the whole (small) table once per session: a page of 50
-    requests read its units one by one (the identity map holds rows only while referred to)."""
+    """An agency's code or a unit's name. The first asks for the whole (small) table once per
+    session: a page of 50 requests read its agencies and units one by one (the identity map
+    holds rows only while something refers to them)."""
     names = session.info.setdefault("view_names", {})
     if model.__name__ not in names:
         names[model.__name__] = dict(session.exec(select(model.id, getattr(model, column))).all())
