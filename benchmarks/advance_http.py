@@ -78,6 +78,16 @@ def register_many(engine, settings: Settings, ids: list[int]) -> None:
             bar.advance(task)
 
 
+def server_env(scratch) -> tuple[dict, Settings]:
+    """The environment of a server on the scratch database, and the same settings in-process."""
+    env = {**os.environ, "GONGKAI_DATABASE_URL": scratch.url, "GONGKAI_DATA_DIR": str(scratch.data_dir),
+           "GONGKAI_TODAY": DAY.isoformat(), "GONGKAI_LOG_LEVEL": "WARNING",
+           **{f"GONGKAI_AGENCY__{k.upper()}": str(v) for k, v in AGENCY.model_dump().items()
+              if v not in (None, "")}}
+    return env, Settings(data_dir=scratch.data_dir, today_override=DAY, agency=AGENCY,
+                         log_level="WARNING")
+
+
 def serve(app: str, port: int, env: dict, log: Path) -> subprocess.Popen:
     # Output to a file: a pipe nobody reads would fill and stall the server.
     with log.open("wb") as out:
@@ -134,12 +144,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     with scratch_database(args.url, "bench_advance") as scratch:
-        env = {**os.environ, "GONGKAI_DATABASE_URL": scratch.url, "GONGKAI_DATA_DIR": str(scratch.data_dir),
-               "GONGKAI_TODAY": DAY.isoformat(), "GONGKAI_LOG_LEVEL": "WARNING",
-               **{f"GONGKAI_AGENCY__{k.upper()}": str(v) for k, v in AGENCY.model_dump().items()
-                  if v not in (None, "")}}
-        settings = Settings(data_dir=scratch.data_dir, today_override=DAY, agency=AGENCY,
-                            log_level="WARNING")
+        env, settings = server_env(scratch)
         logs = [Path("/tmp") / f"bench-{name}.log" for name in ("api", "bare")]
         procs = [serve("api.app:app", 8701, env, logs[0]), serve("benchmarks.bare_app:app", 8702, env, logs[1])]
         try:

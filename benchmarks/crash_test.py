@@ -42,9 +42,8 @@ import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from access import tokens, users  # noqa: E402
-from benchmarks.advance_http import AGENCY, DAY, receive_many, serve, wait  # noqa: E402
+from benchmarks.advance_http import DAY, receive_many, serve, server_env, wait  # noqa: E402
 from benchmarks.scratch_db import scratch_database  # noqa: E402
-from core.config import Settings  # noqa: E402
 from core.db import session_scope  # noqa: E402
 
 STEPS = ("register", "review")  # each a lawful event after the one before (states/machine.py)
@@ -195,12 +194,7 @@ def main() -> None:
     rng, port = random.Random(args.seed), free_port()
     base, log = f"http://127.0.0.1:{port}", Path("/tmp") / f"crash-test-{port}.log"
     with scratch_database(args.url, "crash_test") as scratch:
-        env = {**os.environ, "GONGKAI_DATABASE_URL": scratch.url, "GONGKAI_DATA_DIR": str(scratch.data_dir),
-               "GONGKAI_TODAY": DAY.isoformat(), "GONGKAI_LOG_LEVEL": "WARNING",
-               **{f"GONGKAI_AGENCY__{k.upper()}": str(v) for k, v in AGENCY.model_dump().items()
-                  if v not in (None, "")}}
-        settings = Settings(data_dir=scratch.data_dir, today_override=DAY, agency=AGENCY,
-                            log_level="WARNING")
+        env, settings = server_env(scratch)
         proc = serve("api.app:app", port, env, log)
         restarts: list[float] = []   # seconds from the kill to /health answering
         warmed: list[float] = []     # seconds from then (or the start) to the first answered call

@@ -225,3 +225,23 @@ def serve(client, request_id, kind, served_on, method="in_person", expect=200, n
                            json={"method": method, "served_on": served_on, **fields})
     assert response.status_code == expect, response.text
     return response.json()
+
+
+def refuse_deciding(engine, request_id: int) -> None:
+    """From now on the database refuses to mark request `request_id` decided (a trigger on
+    SQLite, a CHECK constraint on PostgreSQL, whose error quotes the whole failing row)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(text(f"CREATE TRIGGER refused_by_test BEFORE UPDATE OF state ON request "
+                              f"WHEN NEW.id = {request_id} AND NEW.state = 'decided' "
+                              "BEGIN SELECT RAISE(ABORT, 'refused_by_test'); END"))
+        else:
+            conn.execute(text(f"ALTER TABLE request ADD CONSTRAINT refused_by_test "
+                              f"CHECK (id <> {request_id} OR state <> 'decided') NOT VALID"))
+
+
+def allow_deciding(engine) -> None:
+    """Undo `refuse_deciding`."""
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER refused_by_test" if engine.dialect.name == "sqlite"
+                          else "ALTER TABLE request DROP CONSTRAINT refused_by_test"))

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 import workflows.flows as flows
 from replies import formats
-from tests.conftest import authenticate, fire, new_request, serve
+from tests.conftest import allow_deciding, authenticate, fire, new_request, refuse_deciding, serve
 
 
 @pytest.fixture(scope="session")
@@ -283,14 +283,7 @@ def test_a_days_lapses_close_in_one_task_run_that_names_each_request_and_one_ref
     after every other lapse is closed and every flag and digest is done."""
     since = _now()
     ids = [_lapsed_supplement(client) for _ in range(3)]
-    with engine.begin() as conn:  # the database will refuse to mark the second one decided
-        if engine.dialect.name == "sqlite":
-            conn.execute(text(f"CREATE TRIGGER refused_by_test BEFORE UPDATE OF state ON request "
-                              f"WHEN NEW.id = {ids[1]} AND NEW.state = 'decided' "
-                              "BEGIN SELECT RAISE(ABORT, 'refused_by_test'); END"))
-        else:
-            conn.execute(text(f"ALTER TABLE request ADD CONSTRAINT refused_by_test "
-                              f"CHECK (id <> {ids[1]} OR state <> 'decided') NOT VALID"))
+    refuse_deciding(engine, ids[1])  # the database will refuse to mark the second one decided
     late = new_request(client, received_on="2026-02-02")["id"]
     fire(client, late, "register", "2026-02-02")
     with pytest.raises(RuntimeError, match="1 lapses could not be closed: 2026-000002"):
@@ -310,8 +303,6 @@ def test_a_days_lapses_close_in_one_task_run_that_names_each_request_and_one_ref
         ("2026-000001", "closed"), ("2026-000002", "failed"), ("2026-000003", "closed")]
     assert "refused_by_test" in table[1]["problem"] and "李明" not in table[1]["problem"]
     # The next night the database no longer refuses: the request is closed then.
-    with engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER refused_by_test" if engine.dialect.name == "sqlite"
-                          else "ALTER TABLE request DROP CONSTRAINT refused_by_test"))
+    allow_deciding(engine)
     summary = run(flows.sweep_deadlines, today=dt.date(2026, 3, 26))
     assert summary["closed"]["no_supplement"] == ["2026-000002"] and summary["failed"] == {}

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
 
 from workflows.deadlines import flag_deadlines
 from workflows.sweeps import apply_lapses, find_lapses, sweep_lapses
-from tests.conftest import fire, new_request, serve
+from tests.conftest import fire, new_request, refuse_deciding, serve
 
 
 def test_a_lapsed_supplement_closes_the_request_and_a_second_run_changes_nothing(client, engine, settings):
@@ -68,19 +67,6 @@ def _lapsed_supplement(client, received_on="2026-03-02") -> int:
     return rid
 
 
-def _refuse_deciding(engine, request_id: int) -> None:
-    """From now on the database refuses to mark request `request_id` decided (a trigger on
-    SQLite, a CHECK constraint on PostgreSQL, whose error quotes the whole failing row)."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(text(f"CREATE TRIGGER refused_by_test BEFORE UPDATE OF state ON request "
-                              f"WHEN NEW.id = {request_id} AND NEW.state = 'decided' "
-                              "BEGIN SELECT RAISE(ABORT, 'refused_by_test'); END"))
-        else:
-            conn.execute(text(f"ALTER TABLE request ADD CONSTRAINT refused_by_test "
-                              f"CHECK (id <> {request_id} OR state <> 'decided') NOT VALID"))
-
-
 def test_one_request_the_door_refuses_does_not_stop_the_rest_of_its_batch(client, engine, settings):
     first, second, third = (_lapsed_supplement(client) for _ in range(3))
     lapses = find_lapses(engine, dt.date(2026, 3, 11), settings)
@@ -101,7 +87,7 @@ def test_one_request_the_door_refuses_does_not_stop_the_rest_of_its_batch(client
 
 def test_a_request_the_database_refuses_is_named_and_the_others_are_closed(client, engine, settings):
     first, second = _lapsed_supplement(client), _lapsed_supplement(client)
-    _refuse_deciding(engine, first)
+    refuse_deciding(engine, first)
     result = sweep_lapses(engine, dt.date(2026, 3, 11), settings)
     assert result.no_supplement == ["2026-000002"] and result.unexpected == ["2026-000001"]
     assert "refused_by_test" in result.failed["2026-000001"]
