@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -90,6 +91,11 @@ def _bootstrap_agency(app: FastAPI) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     _bootstrap_agency(app)
+    # What start-up built (modules, routes, mappers: ~200k objects) lives as long as the process.
+    # Frozen, the collector stops walking it: each full collection was ~130 ms with every request
+    # thread waiting (profiled), the p99 of concurrent writes.
+    gc.collect()
+    gc.freeze()
     yield
 
 

@@ -16,7 +16,7 @@ from access.sessions import COOKIE, csrf_ok, resolve_session
 from access.tokens import resolve_token
 from access.users import principal
 from api.schemas import RowId
-from core.db import READ_ONLY, session_scope
+from core.db import session_scope, short_reads
 from states.errors import RequestNotFound
 from states.models import Request
 
@@ -28,7 +28,7 @@ def reading(http: HttpRequest):
     write lock and wait for no writer (core/db.py); a write in one would fail, not queue."""
     engine = http.app.state.engine
     if getattr(http.app.state, "read_engine", None) is None:
-        http.app.state.read_engine = engine.execution_options(**{READ_ONLY: True})
+        http.app.state.read_engine = short_reads(engine)
     return http.app.state.read_engine
 
 

@@ -19,6 +19,7 @@ from states.agency import agency_of, signoff_groups
 from states.codes import OUTCOMES
 from states.machine import FINISHED_STATES
 from states.fingerprints import repeat_candidates
+from states.presence import present
 from states.prompts import prompts_for
 from states.review_step import internal_consultations_of, redactions_of, review_of
 from states.service import allowed_events
@@ -29,8 +30,10 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
                  consultations: list[Consultation] | None = None) -> dict:
     """A list passes the calendar and each row's consultations, read once for the whole page."""
     calendar = calendar or calendar_for(session, settings)
+    # The full view asks once which dependent records exist and reads only those.
+    has = present(session, row.id) if full else None
     if consultations is None:
-        consultations = consultations_of(session, row.id)
+        consultations = consultations_of(session, row.id) if has is None or has.consultations else []
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     today = settings.today()
     finished = row.replied_on is not None or row.state in FINISHED_STATES
@@ -60,7 +63,7 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     # older ones forward): no outcome, no decision row to read.
     decision = None if row.outcome is None else session.exec(
         select(Decision).where(Decision.request_id == row.id)).first()
-    review = review_of(session, row.id)
+    review = review_of(session, row.id) if has.review else None
     similar = [{**s, "url": f"/api/v1/requests/{s['id']}"} for s in repeat_candidates(session, row)]
     view.update({
         # Staff see who applied and how to reach them; the ID number is never echoed back.
@@ -104,7 +107,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "internal_consultations": [
             {"id": c.id, "body": c.body, "name": c.name, "matter": c.matter, "sent_on": c.sent_on,
              "closed_on": c.closed_on, "opinion": c.opinion}
-            for c in internal_consultations_of(session, row.id)],
+            for c in (internal_consultations_of(session, row.id) if has.internal_consultations
+                      else [])],
         "legal_signoff": None if row.legal_signed_by is None else {
             "signed_by": row.legal_signed_by, "on": row.legal_signed_on},
         "legal_returned_on": row.legal_returned_on,

@@ -59,7 +59,7 @@ from api.app import create_app  # noqa: E402
 from api.routes import request_page  # noqa: E402
 from api.views import request_view  # noqa: E402
 from core.config import Settings  # noqa: E402
-from core.db import READ_ONLY, session_scope  # noqa: E402
+from core.db import session_scope, short_reads  # noqa: E402
 from reports import live  # noqa: E402
 from reports.annual import annual_report  # noqa: E402
 from benchmarks.scratch_db import scratch_database  # noqa: E402
@@ -402,7 +402,7 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
 
     capture = Capture(engine)
 
-    reader = engine.execution_options(**{READ_ONLY: True})  # as the API's GET routes read
+    reader = short_reads(engine)  # as the API's GET routes read
 
     def call(fn):
         def go():

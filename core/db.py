@@ -154,6 +154,17 @@ def _release(info: dict) -> None:
         lock.release()
 
 
+def short_reads(engine: Engine) -> Engine:
+    """The engine for short reads (a GET's answer, authentication, the answer of a write): on
+    SQLite a deferred transaction that takes no write lock; on PostgreSQL autocommit — in its
+    READ COMMITTED every statement sees a fresh snapshot anyway, so the BEGIN and ROLLBACK were
+    two round trips of a one-request view's nine, for nothing."""
+    options: dict = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return engine.execution_options(**options)
+
+
 def read_only(engine: Engine) -> Connection:
     """A connection for a long read that sees one snapshot and blocks no writer (SQLite: a
     deferred transaction on WAL; PostgreSQL: REPEATABLE READ). Begin it with any statement."""

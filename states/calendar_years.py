@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from collections import defaultdict
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 import audit
 from sqlmodel import Session, select
@@ -25,10 +25,12 @@ from states.models import CalendarYear, Consultation, Request
 
 
 
+# Plain SQL, built once: read by every event and every view (the ORM built it afresh each time).
+_LOADED = text("SELECT year, holidays, makeup_workdays FROM calendar_year ORDER BY year")
+
+
 def loaded_years(session: Session) -> tuple[YearSpec, ...]:
-    return tuple(_spec(*r) for r in session.exec(
-        select(CalendarYear.year, CalendarYear.holidays, CalendarYear.makeup_workdays)
-        .order_by(CalendarYear.year)).all())
+    return tuple(_spec(*r) for r in session.execute(_LOADED).all())
 
 
 @lru_cache(maxsize=64)

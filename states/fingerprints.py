@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import Date, bindparam, delete, func, insert
 from sqlmodel import Session, select
 
 from states import similarity
@@ -75,33 +75,44 @@ def missing_count(session: Session) -> int:
 def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[dict]:
     """The applicant's earlier requests to the same agency whose description is similar to this
     one's (≥ similarity.THRESHOLD), most similar first. Only those sharing a band key with it are
-    compared: a heavy applicant's thousands of requests are not read one by one."""
+    compared: a heavy applicant's thousands of requests are not read one by one.
+
+    One statement: the request's own band keys are the rows `store` wrote from its signature,
+    and its signature comes back beside each candidate's (no candidate, nothing to compare)."""
     if row.applicant_key is None:  # no applicant to compare with: no query
         return []
-    mine = session.get(RequestFingerprint, row.id)
-    if mine is None:
-        return []
-    keys = similarity.band_keys(mine.signature)
-    if not keys:
-        return []
-    sharing = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(keys))
-    earlier = session.exec(
-        select(Request.id, Request.number, Request.received_on, Request.state, Request.outcome,
-               Request.replied_on, RequestFingerprint.signature)
-        .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
-        .where(Request.id.in_(sharing),
-               Request.agency_id == row.agency_id, Request.applicant_key == row.applicant_key,
-               (Request.received_on < row.received_on)
-               | ((Request.received_on == row.received_on) & (Request.id < row.id)))).all()
+    earlier = session.execute(_EARLIER_SHARING_A_BAND, {
+        "id": row.id, "agency_id": row.agency_id, "applicant_key": row.applicant_key,
+        "received_on": row.received_on}).all()
     found = []
-    for rid, number, received_on, state, outcome, replied_on, sig in earlier:
-        score = similarity.estimate(mine.signature, sig)
+    for rid, number, received_on, state, outcome, replied_on, sig, mine in earlier:
+        score = similarity.estimate(mine, sig)
         if score >= similarity.THRESHOLD:
             found.append({"id": rid, "number": number, "received_on": received_on, "state": state,
                           "outcome": outcome, "replied_on": replied_on,
                           "similarity": round(score, 2)})
     found.sort(key=lambda c: (-c["similarity"], c["received_on"], c["id"]))
     return found[:limit]
+
+
+def _earlier_sharing_a_band():
+    mine = RequestFingerprint.__table__.alias("mine")
+    own_keys = select(SimilarityBand.key).where(SimilarityBand.request_id == bindparam("id"))
+    sharing = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(own_keys))
+    received_on = bindparam("received_on", type_=Date)
+    return (select(Request.id, Request.number, Request.received_on, Request.state,
+                   Request.outcome, Request.replied_on, RequestFingerprint.signature,
+                   mine.c.signature)
+            .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
+            .join(mine, mine.c.request_id == bindparam("id"))
+            .where(Request.id.in_(sharing), Request.agency_id == bindparam("agency_id"),
+                   Request.applicant_key == bindparam("applicant_key"),
+                   (Request.received_on < received_on)
+                   | ((Request.received_on == received_on) & (Request.id < bindparam("id")))))
+
+
+# Built once (SQLAlchemy then reuses its compiled form without rebuilding the statement).
+_EARLIER_SHARING_A_BAND = _earlier_sharing_a_band()
 
 
 def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,
