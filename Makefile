@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages: a CJK font for PDF letters (WeasyPrint uses the system's pango; AR PL UMing is
 # TrueType, which subsets in ~1 s where the CFF Noto CJK fonts take ~10 s per letter) and
-# pdftoppm, which the tests use to turn a PDF letter into PNG pages.
-DEBS := fonts-arphic-uming poppler-utils
+# pdftoppm, which the tests use to turn a PDF letter into PNG pages; the web pages' tests drive
+# Debian's own chromium through chromium-driver, with the Noto CJK fonts to render Chinese.
+DEBS := fonts-arphic-uming poppler-utils chromium chromium-driver fonts-noto-cjk
 SYSTEM_STAMP := $(VENV)/.system
 
 $(SYSTEM_STAMP):

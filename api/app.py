@@ -14,6 +14,7 @@ from api import errors
 from api.access_routes import router as access_router
 from api.calendar import router as calendar_router
 from api.docs import install_docs
+from web.pages import install as install_pages
 from api.letters import router as letters_router
 from api.middleware import RequestContext
 from api.proactive import router as proactive_router
@@ -46,6 +47,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     install_docs(app)
     for each in ROUTERS:
         app.include_router(each)
+    # The pages for staff, supervisors and legal reviewers share the app (and its sessions).
+    install_pages(app)
     _declare_bearer(app)
     # Pure ASGI: request id, body size limit, JSON 500 inside the app (see api/middleware.py).
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)

@@ -19,7 +19,7 @@ from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedReveale
 from api.responses import ExportOut, Health, HistoryOut, RequestOut, RequestPage, RevealedId
 from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
                          RowId)
-from api.views import audit_view, request_view
+from reports.request_view import audit_view, request_view
 from core.db import session_scope
 from core.logging import get_logger
 from replies import export

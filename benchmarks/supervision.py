@@ -57,7 +57,7 @@ from access.models import Agency, Unit  # noqa: E402
 from access.policy import Principal  # noqa: E402
 from api.app import create_app  # noqa: E402
 from api.routes import request_page  # noqa: E402
-from api.views import request_view  # noqa: E402
+from reports.request_view import request_view  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db import session_scope, short_reads  # noqa: E402
 from reports import live  # noqa: E402

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from access.agencies import missing, profile
-from access.models import Agency
+from access.models import Agency, Unit
 from core.config import Agency as AgencyProfile
 from states.models import Request
 
@@ -41,3 +41,22 @@ def signoff_groups(session: Session, row: Request) -> tuple[tuple[str, ...], tup
 def all_agency_ids(session: Session) -> list[int]:
     """Every agency's id: the whole government, as the reports count it agency by agency."""
     return list(session.exec(select(Agency.id).order_by(Agency.id)).all())
+
+
+def agency_code(session: Session, agency_id: int) -> str:
+    return _name(session, Agency, agency_id, "code")
+
+
+def unit_name(session: Session, unit_id: int) -> str:
+    return _name(session, Unit, unit_id, "name")
+
+
+def _name(session: Session, model, row_id: int, column: str) -> str:
+    """The first asks for the whole (small) table once per session: a page of 50 requests read
+    its agencies and units one by one (the identity map holds rows only while something refers
+    to them)."""
+    names = session.info.setdefault("view_names", {})
+    if model.__name__ not in names:
+        names[model.__name__] = dict(session.exec(select(model.id, getattr(model, column))).all())
+    found = names[model.__name__].get(row_id)
+    return found if found is not None else getattr(session.get(model, row_id), column)

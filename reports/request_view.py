@@ -1,4 +1,5 @@
-"""How a request is shown over HTTP: its facts, clock, allowed events, consultations, decision."""
+"""How one request is shown — its facts, clock, allowed events, consultations, decision — to the
+API's JSON and the web pages alike (both read it; neither reaches into the other)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ from states.clock import compute_clock
 from states.ledger import (consultation_lapse, consultations_of, fee_deadline_presumed, ledger_of,
                            supplement_deadline)
 from states.workdays import WorkCalendar
-from access.models import Agency, Unit
-from states.agency import agency_of, signoff_groups
+from states.agency import agency_code, agency_of, signoff_groups, unit_name
 from states.codes import OUTCOMES
 from states.machine import FINISHED_STATES
 from states.fingerprints import repeat_candidates
@@ -42,9 +42,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
         # The full view's prompts read the agency row anyway; a page reads every code at once.
-        "agency": agency_of(session, row).code if full else _name(session, Agency, row.agency_id,
-                                                                   "code"),
-        "unit": _name(session, Unit, row.unit_id, "name") if row.unit_id else None,
+        "agency": agency_of(session, row).code if full else agency_code(session, row.agency_id),
+        "unit": unit_name(session, row.unit_id) if row.unit_id else None,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded
         "due_on_provisional": clock.provisional,
@@ -128,17 +127,6 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })
     return view
-
-
-def _name(session: Session, model, row_id: int, column: str) -> str:
-    """An agency's code or a unit's name. The first asks for the whole (small) table once per
-    session: a page of 50 requests read its agencies and units one by one (the identity map
-    holds rows only while something refers to them)."""
-    names = session.info.setdefault("view_names", {})
-    if model.__name__ not in names:
-        names[model.__name__] = dict(session.exec(select(model.id, getattr(model, column))).all())
-    found = names[model.__name__].get(row_id)
-    return found if found is not None else getattr(session.get(model, row_id), column)
 
 
 def _signoffs_required(session: Session, row: Request, decision: Decision | None) -> list[str]:

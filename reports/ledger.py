@@ -1,0 +1,93 @@
+"""台账: the requests an officer may see, searched the way staff look for one — by number,
+applicant, words of the request, the dates it was received, its stage, its agency, and whether
+it is overdue or due soon — newest first, one page at a time, each with its live clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func
+from sqlmodel import Session, select
+
+from core.config import Settings
+from reports.live import due_soon_limit
+from reports.request_view import request_view
+from states.calendar_years import calendar_for
+from states.ledger import consultations_by_request
+from states.machine import CLOCKED_STATES
+from states.models import Request
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000
+DUE_FILTERS = ("overdue", "due_soon")
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    number: str | None = None          # 编号: any part of it
+    applicant: str | None = None       # 申请人: any part of the name
+    keywords: str | None = None        # words of the description, all of them (space-separated)
+    received_from: dt.date | None = None
+    received_to: dt.date | None = None
+    state: str | None = None
+    agency_id: int | None = None
+    due: str | None = None             # overdue / due_soon (today, by the stored due date)
+    page: int = 1
+
+
+@dataclass
+class LedgerPage:
+    items: list[dict]
+    total: int
+    page: int
+    pages: int
+
+
+def search(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | None,
+           unit_id: int | None, settings: Settings) -> LedgerPage:
+    """`agency_ids`/`unit_id`: the officer's scope (None: every agency / every unit)."""
+    today = settings.today()
+    calendar = calendar_for(session, settings)
+    conditions = []
+    if agency_ids is not None:
+        conditions.append(Request.agency_id.in_(sorted(agency_ids)))
+    if unit_id is not None:
+        conditions.append(Request.unit_id == unit_id)
+    if q.agency_id is not None:
+        conditions.append(Request.agency_id == q.agency_id)
+    if q.number:
+        conditions.append(Request.number.contains(q.number, autoescape=True))
+    if q.applicant:
+        conditions.append(Request.applicant_name.contains(q.applicant, autoescape=True))
+    for word in (q.keywords or "").split():
+        conditions.append(Request.description.contains(word, autoescape=True))
+    if q.received_from:
+        conditions.append(Request.received_on >= q.received_from)
+    if q.received_to:
+        conditions.append(Request.received_on <= q.received_to)
+    if q.state:
+        conditions.append(Request.state == q.state)
+    if q.due:
+        clocked = Request.state.in_(CLOCKED_STATES)
+        if q.due == "overdue":
+            conditions.append(and_(clocked, Request.due_on < today))
+        else:
+            conditions.append(and_(clocked, Request.due_on >= today, Request.due_on < due_soon_limit(
+                today, calendar, settings.due_soon_days)))
+    where = and_(True, *conditions)
+    total = session.exec(select(func.count()).select_from(Request).where(where)).one()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, q.page), pages)
+    rows = session.exec(select(Request).where(where)
+                        .order_by(Request.received_on.desc(), Request.id.desc())
+                        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    stops = consultations_by_request(session, [r.id for r in rows])
+    items = []
+    for r in rows:
+        view = request_view(session, r, settings, full=False, calendar=calendar,
+                            consultations=stops.get(r.id, []))
+        view["applicant_name"] = r.applicant_name
+        view["description"] = r.description
+        items.append(view)
+    return LedgerPage(items, total, page, pages)

@@ -1,0 +1,197 @@
+"""The pages staff use, in Chinese, driven in a real headless Chromium (tests/browser.py): `/` leads
+to the login page, a login opens the 台账, whose due dates are coloured and whose provisional
+dates are marked; searches narrow it; it prints without its forms; nothing is fetched from any
+host but the app. Form input is checked like the API's, on both databases."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from api.app import create_app
+from core.db import make_engine
+from core.migrate import upgrade
+from tests import browser
+from tests.conftest import authenticate, make_user, new_request
+
+PASSWORD = "西湖 correct horse 7"
+
+needs_chromium = pytest.mark.skipif(not browser.available() and not __import__("os").environ.get("CI"),
+                                    reason="chromium and chromium-driver are installed by `make setup`")
+
+
+def _seed(client) -> dict[str, dict]:
+    """Three requests as of 2026-12-31 (the tests' today): one overdue, one due today, one whose
+    period runs into 2027 — a year whose holiday notice the calendar does not hold yet."""
+    authenticate(client, "seed.staff")
+    made = {
+        "overdue": new_request(client, received_on="2026-12-01"),
+        "due_today": new_request(client, received_on="2026-12-03",
+                                 applicant={"name": "王芳", "kind": "natural_person",
+                                            "phone": "13900139000"},
+                                 description="西湖区2026年道路养护合同及验收报告"),
+        "provisional": new_request(client, received_on="2026-12-28",
+                                   applicant={"name": "浙江某某律师事务所", "kind": "legal_service",
+                                              "phone": "0571-88000000"},
+                                   description="文三路拓宽工程的征收补偿方案"),
+    }
+    client.headers.pop("Authorization")
+    return made
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, settings):
+    url = f"sqlite:///{tmp_path / 'gongkai.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    app = create_app(engine, settings)
+    with TestClient(app) as client:
+        made = _seed(client)
+        make_user(engine, "li.na", "staff", password=PASSWORD, display_name="李娜")
+        yield app, made
+
+
+@needs_chromium
+def test_a_staff_member_is_led_to_the_login_page_and_reads_the_ledger_in_a_real_browser(sqlite_app):
+    app, made = sqlite_app
+    with browser.live(app) as base, browser.chromium() as driver:
+        driver.get(base + "/")
+        assert driver.current_url == base + "/login"
+        assert driver.find_element(By.TAG_NAME, "h1").text == "登录"
+        browser.screenshot(driver, "login")
+
+        driver.find_element(By.NAME, "username").send_keys("li.na")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        _submit(driver, "form.stack")
+        assert driver.current_url == base + "/ledger"
+        assert driver.find_element(By.TAG_NAME, "h1").text == "依申请公开台账"
+        assert "共 3 件" in driver.find_element(By.CSS_SELECTOR, "p.summary").text
+
+        rows = {r.find_element(By.CSS_SELECTOR, "td").text: r
+                for r in driver.find_elements(By.CSS_SELECTOR, "table.ledger tbody tr")}
+        overdue = rows[made["overdue"]["number"]]
+        assert overdue.get_attribute("class") == "overdue"
+        assert [c.text for c in overdue.find_elements(By.TAG_NAME, "td")][5:7] == ["2026-12-29", "超期2日"]
+        due_today = rows[made["due_today"]["number"]]
+        assert due_today.get_attribute("class") == "due-soon"
+        assert [c.text for c in due_today.find_elements(By.TAG_NAME, "td")][5:7] == ["2026-12-31", "0"]
+        provisional = rows[made["provisional"]["number"]]
+        assert provisional.get_attribute("class") == ""
+        # 2027's notice is not loaded: counted on the statutory holidays alone (元旦 a Friday).
+        assert provisional.find_elements(By.TAG_NAME, "td")[5].text == "2027-01-26 暂定"
+        # The colours are the stylesheet's, served by the app.
+        assert overdue.find_element(By.TAG_NAME, "td").value_of_css_property(
+            "background-color") == "rgba(253, 226, 225, 1)"
+        browser.screenshot(driver, "ledger")
+        browser.screenshot(driver, "ledger-print", media="print")
+        assert browser.foreign_resources(driver, base) == []
+
+        driver.find_element(By.NAME, "keywords").send_keys("道路 验收")
+        _submit(driver, "form.filters")
+        numbers = [r.find_element(By.TAG_NAME, "td").text
+                   for r in driver.find_elements(By.CSS_SELECTOR, "table.ledger tbody tr")]
+        assert numbers == [made["due_today"]["number"]]
+        browser.screenshot(driver, "ledger-search")
+
+        _submit(driver, "header .who form")
+        assert driver.current_url == base + "/login"
+        driver.get(base + "/ledger")
+        assert driver.current_url == base + "/login?next=%2Fledger"
+
+
+def _submit(driver, form: str) -> None:
+    """Submit the form and wait until the next page has replaced this one."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, f"{form} button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_element(By.TAG_NAME, "html") != old
+                                    and d.execute_script("return document.readyState") == "complete")
+
+
+def _login(client, username: str = "li.na") -> None:
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "next": "/ledger"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def _error(response) -> str:
+    found = re.findall(r'class="error" role="alert">([^<]*)<', response.text)
+    return found[0] if found else ""
+
+
+def test_the_ledger_checks_each_search_field_and_names_it_in_chinese(client):
+    _seed(client)
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    for query, message in (
+            ({"applicant": "李\x00明"}, "申请人：不能含有控制字符"),
+            ({"keywords": "道路\x1b[2J"}, "关键词：不能含有控制字符"),
+            ({"number": "x" * 65}, "编号：不能超过64个字"),
+            ({"received_from": "2026-02-30"}, "收到日期（起）：请按“年-月-日”填写，如 2026-03-02"),
+            ({"received_from": "9999-01-01"}, "收到日期（起）：年份应在2000年至2100年之间"),
+            ({"received_from": "2026-12-10", "received_to": "2026-12-01"},
+             "收到日期（止）：不能早于收到日期（起）"),
+            ({"state": "lost"}, "办理阶段：不是可选的值"),
+            ({"due": "tomorrow"}, "期限：不是可选的值"),
+            ({"page": str(10**30)}, "页码：应为1至10000之间的整数"),
+            ({"page": "-1"}, "页码：应为1至10000之间的整数"),
+            ({"page": "１"}, "页码：应为1至10000之间的整数")):
+        response = client.get("/ledger", params=query)
+        assert (response.status_code, _error(response)) == (422, message), query
+    # Each filter narrows the ledger to what it names.
+    for query, count in (({}, 3), ({"applicant": "王"}, 1), ({"number": "2026-00000"}, 3),
+                         ({"keywords": "征收 补偿"}, 1), ({"keywords": "征收 道路"}, 0),
+                         ({"received_from": "2026-12-02"}, 2),
+                         ({"received_from": "2026-12-02", "received_to": "2026-12-27"}, 1),
+                         ({"state": "received"}, 3), ({"state": "registered"}, 0),
+                         ({"due": "overdue"}, 1), ({"due": "due_soon"}, 1), ({"page": "99"}, 3),
+                         ({"applicant": "100%_"}, 0)):
+        response = client.get("/ledger", params=query)
+        assert response.status_code == 200, (query, response.text)
+        assert f"共 {count} 件" in response.text, query
+
+
+def test_pages_need_a_login_and_forms_need_the_sessions_csrf_token(client):
+    client.headers.pop("Authorization")
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    response = client.get("/ledger?state=received", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (
+        303, "/login?next=%2Fledger%3Fstate%3Dreceived")
+    # A wrong password is refused on the page, in Chinese, and recorded like the API's.
+    response = client.post("/login", data={"username": "li.na", "password": "nope"})
+    assert (response.status_code, _error(response)) == (401, "用户名或密码不正确。")
+    response = client.post("/login", data={"username": "li.na\x00", "password": "nope"})
+    assert (response.status_code, _error(response)) == (422, "用户名：不能含有控制字符")
+    # After the login only a path of this site: never another host.
+    for target, lands in (("//evil.example/x", "/ledger"), ("https://evil.example/", "/ledger"),
+                          ("/ledger?due=overdue", "/ledger?due=overdue")):
+        response = client.post("/login", data={"username": "li.na", "password": PASSWORD,
+                                               "next": target}, follow_redirects=False)
+        assert response.headers["location"] == lands
+    assert client.get("/", follow_redirects=False).headers["location"] == "/ledger"
+    response = client.post("/logout", data={"csrf_token": "forged"})
+    assert response.status_code == 403 and "操作未执行" in response.text
+    assert client.get("/ledger").status_code == 200  # still logged in
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ledger").text).group(1)
+    response = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert response.headers["location"] == "/login"
+    assert client.get("/ledger", follow_redirects=False).status_code == 303
+
+
+def test_staff_of_a_unit_see_only_their_units_requests_in_the_ledger(client):
+    engine = client.app.state.engine
+    authenticate(client, "admin.one", "admin")
+    assert client.post("/api/v1/agencies/main/units", json={"name": "住建科"}).status_code == 201
+    authenticate(client, "unit.clerk", "staff", unit="住建科")
+    mine = new_request(client, received_on="2026-12-01")
+    authenticate(client, "office.clerk", "staff")
+    new_request(client, received_on="2026-12-02")
+    client.headers.pop("Authorization")
+    make_user(engine, "unit.reader", "staff", unit="住建科", password=PASSWORD)
+    _login(client, "unit.reader")
+    page = client.get("/ledger").text
+    assert "共 1 件" in page and mine["number"] in page

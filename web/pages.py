@@ -1,0 +1,154 @@
+"""The pages: `/` → the login page or the 台账, login and logout, and the 台账 (search and filters,
+due dates coloured, provisional dates marked). `install(app)` adds them, their static files and
+their redirects to an app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request as HttpRequest
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from access import sessions
+from access.agencies import list_agencies
+from core.db import session_scope, short_reads
+from reports.ledger import MAX_PAGE, LedgerQuery, search
+from web import forms
+from web.labels import CHANNELS, DUE_FILTERS, ROLE_NAMES, STAGES
+from web.login import FormRefused, LoginRequired, check_form, page_user, safe_next
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals.update(STAGES=STAGES, CHANNELS=CHANNELS, DUE_FILTERS=DUE_FILTERS,
+                             ROLE_NAMES=ROLE_NAMES)
+router = APIRouter(include_in_schema=False)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(http: HttpRequest, exc: LoginRequired):
+        return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+    @app.exception_handler(FormRefused)
+    async def refused(http: HttpRequest, exc: FormRefused):
+        return templates.TemplateResponse(http, "message.html", {
+            "title": "操作未执行", "message": "页面已过期或不是从本系统提交的，请返回重新操作。"},
+            status_code=403)
+
+
+def _engine(http: HttpRequest, *, writes: bool = False):
+    engine = http.app.state.engine
+    return engine if writes else short_reads(engine)
+
+
+@router.get("/")
+def home(http: HttpRequest):
+    with session_scope(_engine(http)) as session:
+        try:
+            page_user(http, session)
+        except LoginRequired:
+            return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/ledger", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(http: HttpRequest, next: str | None = None):
+    return templates.TemplateResponse(http, "login.html", {"next": safe_next(next), "error": None,
+                                                           "username": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_post(http: HttpRequest):
+    form = await http.form()
+    return await run_in_threadpool(_login, http, form)
+
+
+def _login(http: HttpRequest, form):
+    settings = http.app.state.settings
+    nxt = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    try:
+        username = forms.text(form, "username", "用户名", max_length=64) or ""
+        password = form.get("password") if isinstance(form.get("password"), str) else ""
+        if not username or not password:
+            raise forms.FieldError("username", "用户名和密码", "请填写用户名和密码")
+    except forms.FieldError as error:
+        return templates.TemplateResponse(http, "login.html", {
+            "next": nxt, "error": str(error), "username": ""}, status_code=422)
+    remote = http.client.host if http.client else ""
+    with session_scope(_engine(http, writes=True)) as session:
+        result = sessions.login(session, username, password[:1024], remote=remote,
+                                settings=settings)
+        session.commit()  # the attempt is on record whatever the outcome
+    if result.refusal is not None:
+        status = getattr(result.refusal, "status", 401)
+        message = ("登录失败次数过多，请稍后再试。" if status == 429 else "用户名或密码不正确。")
+        return templates.TemplateResponse(http, "login.html", {
+            "next": nxt, "error": message, "username": username}, status_code=status)
+    response = RedirectResponse(nxt, status_code=303)
+    secure = (settings.cookie_secure if settings.cookie_secure is not None
+              else http.url.scheme == "https")
+    response.set_cookie(sessions.COOKIE, result.secret, httponly=True, samesite="strict",
+                        secure=secure, max_age=settings.session_hours * 3600, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout(http: HttpRequest):
+    form = await http.form()
+    return await run_in_threadpool(_logout, http, form)
+
+
+def _logout(http: HttpRequest, form):
+    with session_scope(_engine(http, writes=True)) as session:
+        user = page_user(http, session)
+        token = form.get("csrf_token")
+        check_form(user, token if isinstance(token, str) else None)
+        sessions.logout(session, http.cookies.get(sessions.COOKIE))
+        session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+@router.get("/ledger", response_class=HTMLResponse)
+def ledger(http: HttpRequest):
+    """台账."""
+    params = http.query_params
+    settings = http.app.state.settings
+    with session_scope(_engine(http)) as session:
+        user = page_user(http, session)
+        agencies = [a for a in list_agencies(session) if user.sees_agency(a.id)]
+        codes = {a.code: a.id for a in agencies}
+        error, page, query = None, None, None
+        try:
+            query = LedgerQuery(
+                number=forms.text(params, "number", "编号", max_length=64),
+                applicant=forms.text(params, "applicant", "申请人", max_length=100),
+                keywords=forms.text(params, "keywords", "关键词", max_length=200),
+                received_from=forms.date(params, "received_from", "收到日期（起）"),
+                received_to=forms.date(params, "received_to", "收到日期（止）"),
+                state=forms.choice(params, "state", "办理阶段", STAGES),
+                agency_id=codes.get(forms.choice(params, "agency", "机关", codes) or ""),
+                due=forms.choice(params, "due", "期限", DUE_FILTERS),
+                page=forms.number(params, "page", "页码", low=1, high=MAX_PAGE, default=1))
+            if query.received_from and query.received_to and query.received_from > query.received_to:
+                raise forms.FieldError("received_to", "收到日期（止）", "不能早于收到日期（起）")
+            page = search(session, query, agency_ids=user.agency_ids,
+                          unit_id=user.unit_id if user.role == "staff" else None,
+                          settings=settings)
+        except forms.FieldError as problem:
+            error = problem
+        today = settings.today()
+        context = {"user": user, "agencies": agencies, "params": params, "error": error,
+                   "page": page, "today": today, "due_soon_days": settings.due_soon_days,
+                   "link": lambda n: "/ledger?" + urlencode(
+                       [(k, v) for k, v in params.multi_items() if k != "page"] + [("page", n)])}
+        return templates.TemplateResponse(http, "ledger.html", context,
+                                          status_code=422 if error else 200)
