@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 import audit
-from access.errors import AccessConflict, AccessNotFound, InvalidAccessInput
+from access.errors import AccessConflict, AccessNotFound, Forbidden, InvalidAccessInput
 from access.models import Agency, Unit
+from access.policy import Principal
 from core.config import Agency as AgencyProfile
 from core.config import Settings
 from core.text import ControlCharacter, plain_text
@@ -210,3 +211,28 @@ def bootstrap(session: Session, settings: Settings, actor: str = "system:bootstr
     if fill:
         update_agency(session, row.code, fill, actor, event="agency_filled_from_settings")
     return row
+
+
+def placement(session: Session, user: Principal, agency: str | None,
+              unit: str | None) -> tuple[int, int | None]:
+    """Where a new request goes: the agency named (one the user serves) or the user's own, and
+    the unit named or the staff member's own."""
+    if agency:
+        try:
+            row = get_agency(session, agency)
+        except AccessNotFound:
+            raise InvalidAccessInput("agency", f"no agency {agency!r}") from None
+        if not user.sees_agency(row.id):
+            raise Forbidden(f"you do not serve agency {agency!r}")
+    elif user.agency_id is not None:
+        row = session.get(Agency, user.agency_id)
+    else:
+        raise InvalidAccessInput("agency", "you serve several agencies: name the one it was made to")
+    if not row.active:
+        raise InvalidAccessInput("agency", f"agency {row.code!r} is disabled")
+    unit_id = get_unit(session, row, unit).id if unit else None
+    if user.role == "staff" and user.unit_id is not None:
+        if unit_id not in (None, user.unit_id):
+            raise Forbidden("staff of a unit receive requests for their own unit")
+        unit_id = user.unit_id
+    return row.id, unit_id

@@ -2,55 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request as HttpRequest
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field
 
 from api.deps import ScopedActor, ScopedReader, SessionDep, visible_request
 from api.responses import DraftOut, LettersOut
-from api.schemas import ERROR_RESPONSES, IsoDate, PlainText, RowId, Strict
+from api.schemas import ERROR_RESPONSES, IsoDate, RowId
 from replies import service as letters
 from replies.catalog import decision_spec, required_parts
 from replies.formats import FORMATS, MEDIA_TYPES
-from states.codes import ServiceMethod
+from states.inputs import DraftBody, ServiceBody
 from states.models import Request
 
 router = APIRouter(prefix="/api/v1/requests/{request_id}/letters", tags=["letters"],
                    responses=ERROR_RESPONSES)
-_TEXT = Field(default=None, max_length=10_000)
-
-
-class DraftBody(Strict):
-    """The parts of the decision letter staff write; the legal boilerplate is not editable."""
-    findings: PlainText | None = _TEXT
-    reasons: PlainText | None = _TEXT
-    withheld_parts: PlainText | None = _TEXT
-    provision: PlainText | None = _TEXT
-    where_public: PlainText | None = _TEXT
-    where_to_apply: PlainText | None = _TEXT
-    provided_form: PlainText | None = Field(default=None, max_length=200)
-    form_reason: PlainText | None = _TEXT
-    attachments: list[Annotated[PlainText, Field(min_length=1, max_length=500)]] | None = Field(
-        default=None, max_length=50)
-    expected_version: int | None = Field(default=None, ge=1)
-
-
-class ServiceBody(Strict):
-    """送达: how and when the letter reached its addressee (送达回证, the signed-for date)."""
-    method: ServiceMethod = Field(description="in_person 当面, post 邮寄, email 电子邮件, website 网站/平台")
-    served_on: dt.date = Field(description="the day it reached the addressee (post: the signed-for "
-                                           "date on the return receipt or tracking)")
-    tracking_number: PlainText | None = Field(
-        default=None, max_length=100, description="邮寄: the EMS/挂号信 number (required for post)")
-    note: PlainText | None = Field(default=None, max_length=2000,
-                                   description="required to correct an earlier record: why")
-
-
 def _service_view(rec) -> dict:
     return {"method": rec.method, "served_on": rec.served_on, "tracking_number": rec.tracking_number,
             "note": rec.note, "recorded_by": rec.recorded_by, "recorded_at": rec.recorded_at}

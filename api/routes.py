@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request as HttpRequest, Response
 from sqlmodel import Session, func, select
 
 import audit
-from access.agencies import get_agency, get_unit
-from access.errors import AccessNotFound, Forbidden, InvalidAccessInput
+from access.agencies import placement
 from access.models import Agency
 from access import users
 from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
@@ -42,36 +41,11 @@ def health(session: SessionDep):
     return {"status": "ok"}
 
 
-def _placement(session: Session, user: Principal, agency: str | None,
-               unit: str | None) -> tuple[int, int | None]:
-    """Where a new request goes: the agency named (one the user serves) or the user's own, and
-    the unit named or the staff member's own."""
-    if agency:
-        try:
-            row = get_agency(session, agency)
-        except AccessNotFound:
-            raise InvalidAccessInput("agency", f"no agency {agency!r}") from None
-        if not user.sees_agency(row.id):
-            raise Forbidden(f"you do not serve agency {agency!r}")
-    elif user.agency_id is not None:
-        row = session.get(Agency, user.agency_id)
-    else:
-        raise InvalidAccessInput("agency", "you serve several agencies: name the one it was made to")
-    if not row.active:
-        raise InvalidAccessInput("agency", f"agency {row.code!r} is disabled")
-    unit_id = get_unit(session, row, unit).id if unit else None
-    if user.role == "staff" and user.unit_id is not None:
-        if unit_id not in (None, user.unit_id):
-            raise Forbidden("staff of a unit receive requests for their own unit")
-        unit_id = user.unit_id
-    return row.id, unit_id
-
-
 @router.post("/requests", status_code=201, tags=["staff"], response_model=RequestOut)
 def create_request(body: RequestCreate, session: SessionDep, user: Receiver, http: HttpRequest):
     """接收: a new request, made to the user's agency (or the one named in `agency`)."""
     settings = http.app.state.settings
-    agency_id, unit_id = _placement(session, user, body.agency, body.unit)
+    agency_id, unit_id = placement(session, user, body.agency, body.unit)
     row = service.receive(session, applicant=body.applicant.model_dump(), channel=body.channel,
                           received_on=body.received_on, description=body.description,
                           requested_form=body.requested_form, department=body.department,

@@ -195,3 +195,112 @@ def test_staff_of_a_unit_see_only_their_units_requests_in_the_ledger(client):
     _login(client, "unit.reader")
     page = client.get("/ledger").text
     assert "共 1 件" in page and mine["number"] in page
+
+
+def _act(driver, event: str, **fields) -> None:
+    """Open the action `event` on the request page, fill its fields and submit it."""
+    form = driver.find_element(By.CSS_SELECTOR, f"form[data-event={event}]")
+    details = form.find_element(By.XPATH, "./ancestor::details")
+    if details.get_attribute("open") is None:
+        details.find_element(By.TAG_NAME, "summary").click()
+    for name, value in fields.items():
+        element = form.find_element(By.NAME, name)
+        if element.tag_name == "select":
+            element.find_element(By.CSS_SELECTOR, f"option[value='{value}']").click()
+        else:
+            element.clear()
+            element.send_keys(value)
+    _submit(driver, f"form[data-event={event}]")
+
+
+def _stage(driver) -> str:
+    return driver.find_element(By.CSS_SELECTOR, "h1 .stage").text
+
+
+def _login_in_browser(driver, base: str, username: str, password: str = PASSWORD) -> None:
+    driver.get(base + "/login")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    _submit(driver, "form.stack")
+
+
+@needs_chromium
+def test_a_request_goes_from_intake_to_archive_through_the_pages(sqlite_app):
+    app, _ = sqlite_app
+    with browser.live(app) as base, browser.chromium() as driver:
+        _login_in_browser(driver, base, "li.na")
+        driver.find_element(By.LINK_TEXT, "接收申请").click()
+        assert driver.find_element(By.TAG_NAME, "h1").text == "接收政府信息公开申请"
+        for name, value in (("applicant.name", "陈晓"), ("applicant.phone", "13700137000"),
+                            ("applicant.address", "杭州市西湖区文一路2号"),
+                            ("received_on", "2026-12-01"), ("requested_form", "电子邮件"),
+                            ("description", "2026年西湖区文三路拓宽工程的立项批复文件")):
+            field = driver.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(value)
+        browser.screenshot(driver, "intake-form")
+        _submit(driver, "form.intake")
+        assert re.fullmatch(re.escape(base) + r"/requests/\d+", driver.current_url)
+        number = driver.find_element(By.CSS_SELECTOR, "h1").text.split()[0]
+        assert (number, _stage(driver)) == ("2026-000004", "接收")
+        # The clock as an officer counts it: 20 working days from 1 December 2026.
+        assert driver.find_element(By.CSS_SELECTOR, "p.due").text.startswith("2026-12-29")
+
+        _act(driver, "register", assignee="李娜", department="住建局")
+        assert _stage(driver) == "登记"
+        _act(driver, "review")
+        assert _stage(driver) == "审核"
+        _act(driver, "review_confidentiality", conclusion="disclosable", basis="不涉及国家秘密、工作秘密")
+        _act(driver, "decide", outcome="disclosed")
+        assert _stage(driver) == "已决定"
+        # The draft saves itself as it is typed, and the preview beside it follows.
+        findings = driver.find_element(By.CSS_SELECTOR, "#draft-form textarea[name=findings]")
+        findings.send_keys("您申请的立项批复文件由本机关制作并保存")
+        driver.find_element(By.CSS_SELECTOR, "#draft-form textarea[name=provision]").send_keys(
+            "现通过电子邮件提供")
+        WebDriverWait(driver, 15).until(
+            lambda d: d.find_element(By.ID, "draft-status").text.startswith("已保存"))
+        driver.switch_to.frame(driver.find_element(By.ID, "draft-preview"))
+        WebDriverWait(driver, 15).until(
+            lambda d: "现通过电子邮件提供" in d.find_element(By.TAG_NAME, "body").text)
+        driver.switch_to.default_content()
+        browser.screenshot(driver, "request-draft")
+        _act(driver, "send_reply")
+        assert _stage(driver) == "已答复"
+        titles = [td.text for td in driver.find_elements(By.CSS_SELECTOR,
+                                                           "#letters ~ table tbody tr td:first-child")]
+        assert titles[-1] == "政府信息公开申请答复书"
+        _act(driver, "archive")
+        assert _stage(driver) == "归档"
+        events = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "ol.timeline > li > strong")]
+        assert events[:2] == ["归档", "制发文书"] and events[-1] == "接收"
+        assert "送出答复" in events and "作出答复决定" in events and "保密审查" in events
+        browser.screenshot(driver, "request-archived")
+        browser.screenshot(driver, "request-archived-print", media="print")
+        assert browser.foreign_resources(driver, base) == []
+
+
+@needs_chromium
+def test_a_supervisor_approves_an_extension_that_staff_asked_for_on_the_page(sqlite_app):
+    app, made = sqlite_app
+    make_user(app.state.engine, "chen.jing", "supervisor", password=PASSWORD, display_name="陈静")
+    rid = made["due_today"]["id"]
+    with browser.live(app) as base, browser.chromium() as driver:
+        _login_in_browser(driver, base, "li.na")
+        driver.get(f"{base}/requests/{rid}")
+        _act(driver, "register")
+        _act(driver, "review")
+        _act(driver, "request_extension", days="15", reason="需征求第三方意见，不能按期答复")
+        assert "延期申请待批准：15个工作日" in driver.find_element(By.ID, "clock").find_element(
+            By.XPATH, "..").text
+        assert driver.find_elements(By.CSS_SELECTOR, "form[data-event=approve_extension]") == []
+        _submit(driver, "header .who form")
+
+        _login_in_browser(driver, base, "chen.jing")
+        driver.get(f"{base}/requests/{rid}")
+        _act(driver, "approve_extension")
+        clock = driver.find_element(By.ID, "clock").find_element(By.XPATH, "..").text
+        # 31 December plus 15 working days, 2027's New Year (a Friday) counted provisionally.
+        assert "2027-01-22 暂定" in clock
+        assert "已延长15个工作日（陈静于2026-12-31批准：需征求第三方意见，不能按期答复）" in clock
+        browser.screenshot(driver, "extension-approved")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class FieldError(ValueError):
@@ -20,7 +20,7 @@ def text(values, field: str, label: str, *, max_length: int = 200) -> str | None
     value = (values.get(field) or "").strip()
     if not value:
         return None
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise FieldError(field, label, "不能含有控制字符")
     if len(value) > max_length:
         raise FieldError(field, label, f"不能超过{max_length}个字")

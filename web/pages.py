@@ -4,13 +4,11 @@ their redirects to an app."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request as HttpRequest
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from access import sessions
@@ -18,23 +16,34 @@ from access.agencies import list_agencies
 from core.db import session_scope, short_reads
 from reports.ledger import MAX_PAGE, LedgerQuery, search
 from web import forms
-from web.labels import CHANNELS, DUE_FILTERS, ROLE_NAMES, STAGES
+from web.labels import DUE_FILTERS, STAGES
 from web.login import FormRefused, LoginRequired, check_form, page_user, safe_next
+from web.intake import MayNotReceive, router as intake_router
+from web.request_page import NotVisible, router as request_router
+from web.templating import HERE, templates
 
-HERE = Path(__file__).resolve().parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals.update(STAGES=STAGES, CHANNELS=CHANNELS, DUE_FILTERS=DUE_FILTERS,
-                             ROLE_NAMES=ROLE_NAMES)
 router = APIRouter(include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(intake_router)  # /requests/new before /requests/{id}
+    app.include_router(request_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(LoginRequired)
     async def to_login(http: HttpRequest, exc: LoginRequired):
         return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+    @app.exception_handler(NotVisible)
+    async def not_visible(http: HttpRequest, exc: NotVisible):
+        return templates.TemplateResponse(http, "message.html", {
+            "title": "未找到", "message": "没有这件申请，或者它不在您的办理范围内。"}, status_code=404)
+
+    @app.exception_handler(MayNotReceive)
+    async def may_not_receive(http: HttpRequest, exc: MayNotReceive):
+        return templates.TemplateResponse(http, "message.html", {
+            "title": "无权操作", "message": "您的角色不能接收申请。"}, status_code=403)
 
     @app.exception_handler(FormRefused)
     async def refused(http: HttpRequest, exc: FormRefused):
