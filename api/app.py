@@ -51,7 +51,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     install_pages(app)
     _declare_bearer(app)
     # Pure ASGI: request id, body size limit, JSON 500 inside the app (see api/middleware.py).
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
 
     return app
 

@@ -11,6 +11,7 @@ uvicorn print the traceback itself ("Exception in ASGI application"): under its 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import structlog
@@ -33,9 +34,19 @@ class BodyTooLarge(Exception):
     pass
 
 
+# The pages' forms that carry files (scans of applications, ID copies) may be larger.
+_UPLOAD_PATHS = re.compile(r"^/requests/(new|\d{1,10}/attachments)$")
+
+
+def _uploads(scope, headers) -> bool:
+    return (scope["method"] == "POST" and bool(_UPLOAD_PATHS.match(scope["path"]))
+            and headers.get(b"content-type", b"").startswith(b"multipart/form-data"))
+
+
 class RequestContext:
-    def __init__(self, app, max_body_bytes: int):
+    def __init__(self, app, max_body_bytes: int, max_upload_bytes: int | None = None):
         self.app, self.max_body_bytes = app, max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -46,7 +57,7 @@ class RequestContext:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(http_request_id=request_id)
         state = {"status": None}
-        limit = self.max_body_bytes
+        limit = self.max_upload_bytes if _uploads(scope, headers) else self.max_body_bytes
 
         async def reply(status: int, kind: str, message: str) -> None:
             start, body = _json(status, kind, message, request_id)

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, insert, text
 
 from audit.bulk_verify import fast_hash
 from audit.chain import GENESIS_HASH, canonical_json
-from audit.merkle import Tree, tree_of_hex
+from audit.merkle import Tree, leaf_hash, root_from_inclusion, tree_of_hex
 from audit.models import AuditCheckpoint, AuditLeaf, AuditNode
 from audit.signing import key_id, public_hex, sign, signature_holds
 from core.db import driver_batches, read_only
@@ -305,3 +305,33 @@ def against(engine: Engine, head: SignedHead, trusted_key: str | None = None,
     return fields, list(first.values())
 
 
+
+
+def request_anchor(conn: Connection, request_id: int, events: list) -> dict | None:
+    """What the latest signed checkpoint proves of one request's history (as a legal reviewer's
+    page shows it): its number and time, the last event of the request it covers, and whether
+    that event's hash still leads to the signed root. None before any checkpoint."""
+    head = latest(conn)
+    if head is None:
+        return None
+    try:
+        fields = head.check()
+    except CheckpointError as bad:
+        return {"number": head.fields.get("number"), "signed_at": head.fields.get("signed_at"),
+                "covered_seq": None, "proven": False, "problem": str(bad)}
+    proof = inclusion(conn, request_id, fields["tree_size"])
+    out = {"number": fields["number"], "signed_at": fields["signed_at"],
+           "tree_size": fields["tree_size"], "covered_seq": None, "proven": False, "problem": None}
+    if proof is None:
+        return out  # the request is newer than the checkpoint
+    event = next((e for e in events if e.seq == proof.seq), None)
+    out["covered_seq"] = proof.seq
+    if event is None:
+        out["problem"] = f"event {proof.seq} the checkpoint covers is missing"
+        return out
+    root = root_from_inclusion(proof.leaf_index, proof.tree_size, leaf_hash(bytes.fromhex(event.hash)),
+                               [bytes.fromhex(p) for p in proof.path])
+    out["proven"] = root is not None and root.hex() == fields["root"]
+    if not out["proven"]:
+        out["problem"] = f"event {proof.seq} no longer leads to the signed root"
+    return out

@@ -43,9 +43,10 @@ def drop_statements(dialect: str, table: str = "audit_event") -> list[str]:
 
 
 # Tables whose rows are never changed nor removed once written: the histories, the letters as
-# sent and their files, the service records, the checkpoints' leaves, subtrees and signed heads.
+# sent and their files, the service records, the checkpoints' leaves, subtrees and signed heads,
+# the files received with requests.
 APPEND_ONLY = ("audit_event", "access_event", "letter", "letter_file", "service_record",
-               "audit_leaf", "audit_node", "audit_checkpoint")
+               "audit_leaf", "audit_node", "audit_checkpoint", "attachment")
 
 
 def app_role_grants(role: str, schema: str = "public", quote=lambda name: f'"{name}"') -> list[str]:

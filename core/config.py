@@ -167,6 +167,11 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     # The largest request body the API reads (413 beyond it).
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Files received with a request (scans, ID copies): the largest one, how many a request may
+    # hold; a form that uploads them may carry up to `max_upload_bytes`.
+    attachment_max_bytes: int = Field(default=10_485_760, ge=1024, le=104_857_600)
+    attachments_per_request: int = Field(default=30, ge=1, le=500)
+    max_upload_bytes: int = Field(default=33_554_432, ge=1024, le=1_073_741_824)
     # Login (access room): web sessions, lockout after repeated failures, per-address throttling.
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
     # Secure cookies: None sends them Secure when the request came over https (uvicorn

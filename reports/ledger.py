@@ -45,7 +45,7 @@ class LedgerPage:
 
 
 def search(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | None,
-           unit_id: int | None, settings: Settings) -> LedgerPage:
+           unit_id: int | None, settings: Settings, size: int = PAGE_SIZE) -> LedgerPage:
     """`agency_ids`/`unit_id`: the officer's scope (None: every agency / every unit)."""
     today = settings.today()
     calendar = calendar_for(session, settings)
@@ -77,17 +77,58 @@ def search(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | Non
                 today, calendar, settings.due_soon_days)))
     where = and_(True, *conditions)
     total = session.exec(select(func.count()).select_from(Request).where(where)).one()
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-total // size))
     page = min(max(1, q.page), pages)
     rows = session.exec(select(Request).where(where)
                         .order_by(Request.received_on.desc(), Request.id.desc())
-                        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+                        .offset((page - 1) * size).limit(size)).all()
     stops = consultations_by_request(session, [r.id for r in rows])
     items = []
     for r in rows:
         view = request_view(session, r, settings, full=False, calendar=calendar,
                             consultations=stops.get(r.id, []))
-        view["applicant_name"] = r.applicant_name
-        view["description"] = r.description
+        view.update(applicant_name=r.applicant_name, applicant_kind=r.applicant_kind,
+                    description=r.description, outcome=r.outcome, replied_on=r.replied_on)
         items.append(view)
     return LedgerPage(items, total, page, pages)
+
+
+EXPORT_LIMIT = 100_000
+EXPORT_COLUMNS = ("编号", "收到日期", "申请方式", "申请人", "申请人类型", "申请内容", "办理阶段", "承办部门",
+                  "承办人", "答复期限", "期限暂定", "剩余工作日", "超期", "答复日期", "处理结果")
+
+
+def export_rows(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | None,
+                unit_id: int | None, settings: Settings, labels: dict[str, dict[str, str]]):
+    """Every request the search finds (at most EXPORT_LIMIT), newest first, as the 台账's rows in
+    Chinese — `labels` names the codes (stage, channel, applicant kind, outcome)."""
+    page = 1
+    while True:
+        found = search(session, LedgerQuery(**{**q.__dict__, "page": page}),
+                       agency_ids=agency_ids, unit_id=unit_id, settings=settings, size=1000)
+        for v in found.items:
+            yield (v["number"], v["received_on"], labels["channel"].get(v["channel"], v["channel"]),
+                   v["applicant_name"], labels["applicant_kind"].get(v["applicant_kind"], v["applicant_kind"]),
+                   v["description"], labels["state"].get(v["state"], v["state"]), v["department"] or "",
+                   v["assignee"] or "", v["due_on"], "是" if v["due_on_provisional"] else "",
+                   v["days_left"], "是" if v["overdue"] else "", v["replied_on"],
+                   labels["outcome"].get(v["outcome"], v["outcome"] or ""))
+        if page >= found.pages or page * 1000 >= EXPORT_LIMIT:
+            return
+        page += 1
+
+
+def to_xlsx(rows, *, title: str) -> bytes:
+    """The rows as an Excel workbook (one sheet, a header row, dates as dates)."""
+    import io
+
+    from openpyxl import Workbook  # only an export needs it (memory of the idle service)
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(EXPORT_COLUMNS))
+    for row in rows:
+        sheet.append(list(row))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -249,3 +249,22 @@ class CalendarYear(SQLModel, table=True):
     makeup_workdays: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of dates
     loaded_at: dt.datetime
     loaded_by: str
+
+
+class Attachment(SQLModel, table=True):
+    """A file received with a request (the scanned paper application, a copy of the applicant's
+    ID, other material), kept as received: its bytes, their SHA-256 (also in the request's audit
+    chain) and who added it when. Never changed nor removed (append-only at the database)."""
+    __tablename__ = "attachment"
+    __table_args__ = (CheckConstraint(_in("kind", ("application", "identity", "other")),
+                                      name="ck_attachment_kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    kind: str                           # application 申请书, identity 身份证明, other 其他材料
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    added_by: str
+    added_at: dt.datetime

@@ -50,7 +50,7 @@ SIDE_EFFECTS: dict[str, list[str]] = {
 FACT_EVENTS = ("issue_letter", "render_letter", "recompute_clock", "deliver_reply",
                "export_archive", "flag_deadline", "record_service", "reveal_id_number",
                "record_challenge", "record_challenge_result", "reply_approval_withdrawn",
-               "legal_signoff_withdrawn", "record_proactive_disclosure")
+               "legal_signoff_withdrawn", "record_proactive_disclosure", "attach_file")
 # The periods a letter's service date starts (what `record_service` moves).
 SERVICE_PERIODS = ("supplement", "consultation", "fee", "reasons")
 

@@ -5,18 +5,22 @@ host but the app. Form input is checked like the API's, on both databases."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 
 import pytest
+from sqlalchemy import text
 from fastapi.testclient import TestClient
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
+from audit.guards import drop_statements
 from core.db import make_engine
 from core.migrate import upgrade
 from tests import browser
-from tests.conftest import authenticate, make_user, new_request
+from tests.conftest import authenticate, fire, make_user, new_request
 
 PASSWORD = "西湖 correct horse 7"
 
@@ -225,8 +229,10 @@ def _login_in_browser(driver, base: str, username: str, password: str = PASSWORD
 
 
 @needs_chromium
-def test_a_request_goes_from_intake_to_archive_through_the_pages(sqlite_app):
+def test_a_request_goes_from_intake_to_archive_through_the_pages(sqlite_app, tmp_path):
     app, _ = sqlite_app
+    scan = tmp_path / "申请书扫描件.png"
+    scan.write_bytes(PNG)
     with browser.live(app) as base, browser.chromium() as driver:
         _login_in_browser(driver, base, "li.na")
         driver.find_element(By.LINK_TEXT, "接收申请").click()
@@ -238,11 +244,13 @@ def test_a_request_goes_from_intake_to_archive_through_the_pages(sqlite_app):
             field = driver.find_element(By.NAME, name)
             field.clear()
             field.send_keys(value)
+        driver.find_element(By.NAME, "application_files").send_keys(str(scan))
         browser.screenshot(driver, "intake-form")
         _submit(driver, "form.intake")
         assert re.fullmatch(re.escape(base) + r"/requests/\d+", driver.current_url)
         number = driver.find_element(By.CSS_SELECTOR, "h1").text.split()[0]
         assert (number, _stage(driver)) == ("2026-000004", "接收")
+        assert driver.find_element(By.CSS_SELECTOR, "#attachments ~ table td a").text == "申请书扫描件.png"
         # The clock as an officer counts it: 20 working days from 1 December 2026.
         assert driver.find_element(By.CSS_SELECTOR, "p.due").text.startswith("2026-12-29")
 
@@ -304,3 +312,157 @@ def test_a_supervisor_approves_an_extension_that_staff_asked_for_on_the_page(sql
         assert "2027-01-22 暂定" in clock
         assert "已延长15个工作日（陈静于2026-12-31批准：需征求第三方意见，不能按期答复）" in clock
         browser.screenshot(driver, "extension-approved")
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
+       b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d"
+       b"\x00\x00\x00\x00IEND\xaeB`\x82")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _intake(client, files, **fields):
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/requests/new").text).group(1)
+    data = {"csrf_token": csrf, "applicant.name": "陈晓", "applicant.kind": "natural_person",
+            "channel": "post", "received_on": "2026-12-01",
+            "description": "2026年西湖区文三路拓宽工程的立项批复文件", **fields}
+    return client.post("/requests/new", data=data, files=files, follow_redirects=False)
+
+
+def test_scans_received_with_a_request_are_kept_as_received_with_their_hash_in_the_history(client):
+    engine = client.app.state.engine
+    client.headers.pop("Authorization")
+    make_user(engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    response = _intake(client, [("application_files", ("C:\\扫描件\\申请书.png", PNG, "image/png")),
+                                ("identity_files", ("身份证.pdf", PDF, "application/pdf"))])
+    assert response.status_code == 303, _error(response)
+    page = client.get(response.headers["location"])
+    rid = int(response.headers["location"].rsplit("/", 1)[1])
+    assert "申请书.png" in page.text and "身份证.pdf" in page.text
+    ids = [int(i) for i in re.findall(rf'href="/requests/{rid}/attachments/(\d+)"', page.text)]
+    got = client.get(f"/requests/{rid}/attachments/{ids[0]}")
+    assert (got.status_code, got.content, got.headers["content-type"]) == (200, PNG, "image/png")
+    assert got.headers["x-content-sha256"] == hashlib.sha256(PNG).hexdigest()
+    assert got.headers["content-disposition"] == "attachment; filename*=UTF-8''%E7%94%B3%E8%AF%B7%E4%B9%A6.png"
+    # Each file is an event of the request's hash chain, which verifies.
+    authenticate(client, "reader.one", "legal")
+    history = client.get(f"/api/v1/requests/{rid}/history").json()
+    attached = [e["data"] for e in history["events"] if e["event"] == "attach_file"]
+    assert [(a["kind"], a["filename"], a["sha256"], a["size"]) for a in attached] == [
+        ("application", "申请书.png", hashlib.sha256(PNG).hexdigest(), len(PNG)),
+        ("identity", "身份证.pdf", hashlib.sha256(PDF).hexdigest(), len(PDF))]
+    assert history["verified"] is True
+    # The database refuses to change or remove a file.
+    for statement in ("UPDATE attachment SET content = :x", "DELETE FROM attachment"):
+        with pytest.raises(Exception), engine.begin() as conn:
+            conn.execute(text(statement), {"x": b"forged"})
+    # A file changed behind the triggers' back is refused on download, not served.
+    with engine.begin() as conn:
+        for statement in drop_statements(engine.dialect.name, "attachment"):
+            conn.execute(text(statement))
+        conn.execute(text("UPDATE attachment SET content = :x, sha256 = :h WHERE id = :i"),
+                     {"x": PNG + b"x", "h": hashlib.sha256(PNG + b"x").hexdigest(), "i": ids[0]})
+    client.headers.pop("Authorization")
+    altered = client.get(f"/requests/{rid}/attachments/{ids[0]}")
+    assert altered.status_code == 409 and "附件已被改动" in altered.text
+
+
+def test_attachments_are_checked_by_content_size_and_number(engine, tmp_path):
+    from core.config import Settings
+    from tests.conftest import AGENCY, TODAY
+    settings = Settings(data_dir=tmp_path, today_override=TODAY, agency=AGENCY,
+                        attachment_max_bytes=2048, attachments_per_request=2)
+    with TestClient(create_app(engine, settings)) as client:
+        make_user(engine, "li.na", "staff", password=PASSWORD)
+        _login(client)
+        for files, message in (
+                ([("application_files", ("申请书.pdf", b"not really a pdf", "application/pdf"))],
+                 "附件：只接受PDF、JPEG、PNG或TIFF文件（按文件内容判断）"),
+                ([("application_files", ("大.png", PNG + b"\x00" * 4096, "image/png"))],
+                 "附件：“大.png”超过0MB"),
+                ([("other_files", (f"{n}.png", PNG, "image/png")) for n in range(3)],
+                 "附件：本申请的附件已达上限")):
+            response = _intake(client, files)
+            assert (response.status_code, _error(response)) == (422, message)
+        # Refused whole: no request was received with a refused file.
+        assert "共 0 件" in client.get("/ledger").text
+        ok = _intake(client, [("other_files", ("a.png", PNG, "image/png"))])
+        assert ok.status_code == 303
+
+
+def test_the_ledger_exports_to_excel_what_the_search_finds(client):
+    import io
+
+    from openpyxl import load_workbook
+    made = _seed(client)
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    response = client.get("/ledger.xlsx", params={"received_from": "2026-12-02"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == ["编号", "收到日期", "申请方式", "申请人", "申请人类型", "申请内容", "办理阶段", "承办部门",
+                       "承办人", "答复期限", "期限暂定", "剩余工作日", "超期", "答复日期", "处理结果"]
+    assert [r[:4] + r[6:7] + r[9:13] for r in rows[1:]] == [
+        [made["provisional"]["number"], dt.datetime(2026, 12, 28), "当面提交", "浙江某某律师事务所", "接收",
+         dt.datetime(2027, 1, 26), "是", 17, ""],
+        [made["due_today"]["number"], dt.datetime(2026, 12, 3), "当面提交", "王芳", "接收",
+         dt.datetime(2026, 12, 31), "", 0, ""]]
+    bad = client.get("/ledger.xlsx", params={"received_from": "yesterday"})
+    assert bad.status_code == 422 and "收到日期（起）" in bad.text
+
+
+@needs_chromium
+def test_a_legal_reviewer_reads_a_history_and_sees_where_it_was_tampered_with(sqlite_app, settings):
+    from tests.test_audit_checkpoints import _rewrite_chain, _tamper
+    from workflows.checkpoints import take_checkpoint
+    app, made = sqlite_app
+    engine = app.state.engine
+    make_user(engine, "zhao.lei", "legal", password=PASSWORD, display_name="赵磊")
+    honest, edited, rewritten = made["overdue"]["id"], made["due_today"]["id"], made["provisional"]["id"]
+    with TestClient(app) as client:
+        authenticate(client, "seed.staff")
+        for rid in (honest, edited, rewritten):
+            fire(client, rid, "register", "2026-12-31", assignee="李娜")
+    take_checkpoint(engine, settings)
+    with TestClient(app) as client:
+        authenticate(client, "seed.staff")
+        fire(client, honest, "review", "2026-12-31")  # after the checkpoint: not covered yet
+    # A superuser edits one event's payload in place, and rewrites another chain consistently.
+    _tamper(engine, "sqlite", ("UPDATE audit_event SET data = replace(data, '李娜', '王五') "
+                               "WHERE request_id = :r AND seq = 2", {"r": edited}))
+    _rewrite_chain(engine, "sqlite", rewritten, 2, "李娜", "王五")
+
+    with browser.live(app) as base, browser.chromium() as driver:
+        _login_in_browser(driver, base, "zhao.lei")
+        driver.get(f"{base}/requests/{honest}")
+        verdict = driver.find_element(By.CSS_SELECTOR, ".verdict")
+        assert verdict.get_attribute("class") == "verdict ok"
+        assert verdict.text.splitlines() == [
+            "✓ 哈希链校验通过：第1至第4条记录逐条重算哈希、前后相接，链头与申请记录一致（链头 "
+            + verdict.find_element(By.TAG_NAME, "code").text + "）。",
+            "✓ 签名检查点：第1号检查点（" + verdict.text.split("第1号检查点（")[1].split("签名）")[0]
+            + "签名）包含本申请第1至第3条记录，包含证明成立——这些记录在签名后未被改动或删除；第4至第4条记录晚于该检查点，尚未纳入。"]
+        # The legal reviewer signs off nothing here: the actions are the legal role's only.
+        assert [f.get_attribute("data-event") for f in driver.find_elements(
+            By.CSS_SELECTOR, "form[data-event]")] == ["review_confidentiality"]
+        browser.screenshot(driver, "history-verified")
+
+        driver.get(f"{base}/requests/{edited}")
+        verdict = driver.find_element(By.CSS_SELECTOR, ".verdict")
+        assert verdict.get_attribute("class") == "verdict broken"
+        assert verdict.text.splitlines()[0] == (
+            "✗ 哈希链校验未通过：第2条记录起不可信：第2条记录写入后被改动。"
+            "本页所列该条及其后的记录不能作为依据，请通知系统管理员并保全数据库。")
+        untrusted = driver.find_elements(By.CSS_SELECTOR, "ol.timeline > li.untrusted strong")
+        assert [u.text for u in untrusted] == ["制发文书", "登记"]
+        browser.screenshot(driver, "history-tampered")
+
+        driver.get(f"{base}/requests/{rewritten}")
+        lines = driver.find_element(By.CSS_SELECTOR, ".verdict").text.splitlines()
+        assert lines[0].startswith("✓ 哈希链校验通过")  # rewritten consistently: alone it holds
+        assert lines[1].startswith("✗ 签名检查点不成立：第1号检查点（") and lines[1].endswith(
+            "与现有记录不符：第3条记录已推不出签名时的默克尔树根：签名后有记录被改动。")
+        browser.screenshot(driver, "history-rewritten")

@@ -11,11 +11,12 @@ from access.agencies import list_agencies, placement, units_of
 from access.errors import AccessError
 from core.db import session_scope, short_reads
 from core.logging import get_logger
-from states import service
+from states import attachments, service
 from states.errors import DomainError, RuleViolation
 from states.inputs import RequestCreate
 from web import forms
 from web.event_forms import validated
+from web.attachments import ATTACHMENT_RULES, rule_in_chinese, uploads
 from web.labels import FIELDS
 from web.login import check_form, page_user
 from web.templating import templates
@@ -39,7 +40,8 @@ def _form_page(http, session, user, *, values: dict, error=None, status=200):
         a.code: [u.name for u in units_of(session, a.id)] for a in agencies}
     return templates.TemplateResponse(http, "new_request.html", {
         "user": user, "today": http.app.state.settings.today(), "active": "new",
-        "agencies": agencies, "units": units, "values": values, "error": error},
+        "agencies": agencies, "units": units, "values": values, "error": error,
+        "max_attachment_mb": http.app.state.settings.attachment_max_bytes // 1_048_576},
         status_code=status)
 
 
@@ -78,15 +80,18 @@ def _receive(http: HttpRequest, form):
                                   department=body.department, assignee=body.assignee,
                                   actor=user.actor, settings=settings, agency_id=agency_id,
                                   unit_id=unit_id)
+            for kind, upload in uploads(form, settings):
+                attachments.add(session, row.id, kind=kind, filename=upload[0], content=upload[1],
+                                actor=user.actor, settings=settings)
             session.commit()
         except forms.FieldError as problem:
             session.rollback()
             return _form_page(http, session, user, values=values, error=str(problem), status=422)
         except RuleViolation as broken:
             session.rollback()
-            label = FIELDS.get(broken.field, broken.field)
-            return _form_page(http, session, user, values=values, error=f"{label}：{broken.rule}",
-                              status=422)
+            message = (rule_in_chinese(broken) if broken.field in ATTACHMENT_RULES
+                       else f"{FIELDS.get(broken.field, broken.field)}：{broken.rule}")
+            return _form_page(http, session, user, values=values, error=message, status=422)
         except (DomainError, AccessError) as other:
             session.rollback()
             return _form_page(http, session, user, values=values, error=str(other),

@@ -3,6 +3,8 @@ channels, roles and the values of each choice."""
 
 from __future__ import annotations
 
+import re
+
 from access.policy import ROLES
 from states.codes import (CONFIDENTIALITY_LABELS, CORRECTIONS, INTERNAL_BODY_LABELS, OUTCOMES,
                           PRIVACY, SERVICE_METHOD_LABELS)
@@ -72,7 +74,8 @@ FACT_LABELS = {
     "recipient": "收件人", "sha256": "SHA-256", "size": "字节数", "template_version": "模板版本",
     "title": "文书", "decided_on": "决定日期", "supplement_deadline": "补正期限",
     "lapses_on": "期限届满日", "flag": "提醒", "served_on": "送达日期", "tracking_number": "邮件单号",
-    "extension_days": "延长工作日数", "sha256_of": "所涉文件",
+    "extension_days": "延长工作日数", "filename": "文件名", "content_type": "文件类型",
+    "attachment_id": "附件编号",
 }
 
 FIELDS_SERVICE = {"method": "送达方式", "served_on": "送达日期", "tracking_number": "邮件单号"}
@@ -94,3 +97,26 @@ CHOICES = {
     "applicant_kind": APPLICANT_KINDS,
     "channel": CHANNELS,
 }
+
+
+# audit.verify's reasons, as the legal reviewer's page states them.
+_VERIFY_REASONS = (
+    (re.compile(r"event (\d+) is missing \(found seq (\d+)\)"), "第{0}条记录缺失（其后为第{1}条）"),
+    (re.compile(r"event (\d+) does not link to event (\d+)"), "第{0}条记录与第{1}条不相接"),
+    (re.compile(r"event (\d+) was altered after it was written"), "第{0}条记录写入后被改动"),
+    (re.compile(r"events (\d+)\.\.(\d+) are missing"), "第{0}至第{1}条记录被删除"),
+    (re.compile(r"event (\d+) was added outside the one door"), "第{0}条记录不是经办理程序写入的"),
+    (re.compile(r"event (\d+) does not match the head recorded on the request"),
+     "第{0}条记录与申请记录上的链头不符"),
+    (re.compile(r"event (\d+) no longer leads to the signed root"),
+     "第{0}条记录已推不出签名时的默克尔树根：签名后有记录被改动"),
+    (re.compile(r"event (\d+) the checkpoint covers is missing"), "检查点覆盖的第{0}条记录已被删除"),
+)
+
+
+def verify_reason(reason: str | None) -> str:
+    for pattern, chinese in _VERIFY_REASONS:
+        found = pattern.fullmatch(reason or "")
+        if found:
+            return chinese.format(*found.groups())
+    return reason or ""

@@ -4,31 +4,34 @@ their redirects to an app."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request as HttpRequest
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from access import sessions
 from access.agencies import list_agencies
 from core.db import session_scope, short_reads
-from reports.ledger import MAX_PAGE, LedgerQuery, search
+from reports.ledger import MAX_PAGE, LedgerQuery, export_rows, search, to_xlsx
 from web import forms
-from web.labels import DUE_FILTERS, STAGES
+from web.labels import APPLICANT_KINDS, CHANNELS, CHOICES, DUE_FILTERS, STAGES
 from web.login import FormRefused, LoginRequired, check_form, page_user, safe_next
+from web.attachments import router as attachments_router
 from web.intake import MayNotReceive, router as intake_router
 from web.request_page import NotVisible, router as request_router
 from web.templating import HERE, templates
 
 router = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(intake_router)  # /requests/new before /requests/{id}
     app.include_router(request_router)
+    app.include_router(attachments_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -126,6 +129,28 @@ def _logout(http: HttpRequest, form):
     return response
 
 
+def _ledger_query(params, codes: dict[str, int]) -> LedgerQuery:
+    """The 台账's search from the query string; FieldError naming a field that breaks its rule."""
+    query = LedgerQuery(
+        number=forms.text(params, "number", "编号", max_length=64),
+        applicant=forms.text(params, "applicant", "申请人", max_length=100),
+        keywords=forms.text(params, "keywords", "关键词", max_length=200),
+        received_from=forms.date(params, "received_from", "收到日期（起）"),
+        received_to=forms.date(params, "received_to", "收到日期（止）"),
+        state=forms.choice(params, "state", "办理阶段", STAGES),
+        agency_id=codes.get(forms.choice(params, "agency", "机关", codes) or ""),
+        due=forms.choice(params, "due", "期限", DUE_FILTERS),
+        page=forms.number(params, "page", "页码", low=1, high=MAX_PAGE, default=1))
+    if query.received_from and query.received_to and query.received_from > query.received_to:
+        raise forms.FieldError("received_to", "收到日期（止）", "不能早于收到日期（起）")
+    return query
+
+
+def _scope(user) -> dict:
+    return {"agency_ids": user.agency_ids,
+            "unit_id": user.unit_id if user.role == "staff" else None}
+
+
 @router.get("/ledger", response_class=HTMLResponse)
 def ledger(http: HttpRequest):
     """台账."""
@@ -135,29 +160,37 @@ def ledger(http: HttpRequest):
         user = page_user(http, session)
         agencies = [a for a in list_agencies(session) if user.sees_agency(a.id)]
         codes = {a.code: a.id for a in agencies}
-        error, page, query = None, None, None
+        error, page = None, None
         try:
-            query = LedgerQuery(
-                number=forms.text(params, "number", "编号", max_length=64),
-                applicant=forms.text(params, "applicant", "申请人", max_length=100),
-                keywords=forms.text(params, "keywords", "关键词", max_length=200),
-                received_from=forms.date(params, "received_from", "收到日期（起）"),
-                received_to=forms.date(params, "received_to", "收到日期（止）"),
-                state=forms.choice(params, "state", "办理阶段", STAGES),
-                agency_id=codes.get(forms.choice(params, "agency", "机关", codes) or ""),
-                due=forms.choice(params, "due", "期限", DUE_FILTERS),
-                page=forms.number(params, "page", "页码", low=1, high=MAX_PAGE, default=1))
-            if query.received_from and query.received_to and query.received_from > query.received_to:
-                raise forms.FieldError("received_to", "收到日期（止）", "不能早于收到日期（起）")
-            page = search(session, query, agency_ids=user.agency_ids,
-                          unit_id=user.unit_id if user.role == "staff" else None,
-                          settings=settings)
+            page = search(session, _ledger_query(params, codes), settings=settings, **_scope(user))
         except forms.FieldError as problem:
             error = problem
-        today = settings.today()
         context = {"user": user, "agencies": agencies, "params": params, "error": error,
-                   "page": page, "today": today, "due_soon_days": settings.due_soon_days,
+                   "page": page, "today": settings.today(), "due_soon_days": settings.due_soon_days,
+                   "export": "/ledger.xlsx?" + urlencode(
+                       [(k, v) for k, v in params.multi_items() if k != "page"]),
                    "link": lambda n: "/ledger?" + urlencode(
                        [(k, v) for k, v in params.multi_items() if k != "page"] + [("page", n)])}
         return templates.TemplateResponse(http, "ledger.html", context,
                                           status_code=422 if error else 200)
+
+
+@router.get("/ledger.xlsx")
+def ledger_export(http: HttpRequest):
+    """台账 as an Excel workbook: every request the same search finds (at most 100,000)."""
+    settings = http.app.state.settings
+    with session_scope(_engine(http)) as session:
+        user = page_user(http, session)
+        codes = {a.code: a.id for a in list_agencies(session) if user.sees_agency(a.id)}
+        try:
+            query = _ledger_query(http.query_params, codes)
+        except forms.FieldError as problem:
+            return templates.TemplateResponse(http, "message.html", {
+                "title": "无法导出", "message": str(problem), "user": user}, status_code=422)
+        labels = {"channel": CHANNELS, "applicant_kind": APPLICANT_KINDS, "state": STAGES,
+                  "outcome": CHOICES["outcome"]}
+        content = to_xlsx(export_rows(session, query, settings=settings, labels=labels,
+                                      **_scope(user)), title="依申请公开台账")
+    name = f"依申请公开台账-{settings.today().isoformat()}.xlsx"
+    return Response(content, media_type=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

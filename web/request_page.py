@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 import audit
+from audit.checkpoint import request_anchor
 from access import users
 from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
 from core.db import session_scope, short_reads
@@ -24,6 +25,7 @@ from replies.service import (FROZEN_STATES, advance_and_issue, decision_of, draf
                              preview, save_draft, serve_letter, services_of)
 from reports.request_view import request_view
 from states.errors import ConcurrentChange, DomainError, EventNotAllowed, RuleViolation
+from states.attachments import KINDS, attachments_of
 from states.inputs import EVENT_BODIES, DraftBody, ServiceBody
 from states.models import Request
 from web import forms
@@ -40,7 +42,7 @@ class NotVisible(Exception):
     """No such request, or one outside the officer's scope (the same answer: 404)."""
 
 
-def _visible(session, user: Principal, request_id: str) -> Request:
+def visible(session, user: Principal, request_id: str) -> Request:
     """The request of a path's id, if this officer may see it."""
     ok = request_id.isascii() and request_id.isdigit() and 1 <= int(request_id) <= 2_147_483_647
     row = session.get(Request, int(request_id)) if ok else None
@@ -74,14 +76,19 @@ def _fact(key: str, value) -> tuple[str, str]:
     return label, text if len(text) <= 300 else text[:300] + "…"
 
 
+def _local(moment, zone) -> str:
+    """A stored UTC time as the officer's clock shows it."""
+    moment = dt.datetime.fromisoformat(str(moment))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _timeline(events, zone) -> list[dict]:
     out = []
     for ev in events:
         data = json.loads(ev.data)
-        recorded = dt.datetime.fromisoformat(str(ev.recorded_at))
-        if recorded.tzinfo is None:
-            recorded = recorded.replace(tzinfo=dt.timezone.utc)
-        out.append({"seq": ev.seq, "recorded_at": recorded.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        out.append({"seq": ev.seq, "recorded_at": _local(ev.recorded_at, zone),
                     "on": ev.on, "actor": ev.actor,
                     "event": EVENTS.get(ev.event, ev.event), "code": ev.event,
                     "from_state": ev.from_state, "to_state": ev.to_state, "hash": ev.hash,
@@ -95,11 +102,18 @@ def _page(http: HttpRequest, session, user: Principal, row: Request, *, error=No
     settings = http.app.state.settings
     view = request_view(session, row, settings)
     events = audit.history(session, row.id)
+    verdict = audit.verify(session, row.id, expected_head=(row.audit_seq, row.audit_head),
+                           events=events)
+    anchor = request_anchor(session.connection(), row.id, events)
+    zone = ZoneInfo(settings.timezone)
+    if anchor and anchor.get("signed_at"):
+        anchor["signed_at"] = _local(anchor["signed_at"], zone)
     services = services_of(session, row.id)
     letters = [{"letter": letter, "files": files, "service": (services.get(letter.id) or [None])[-1]}
                for letter, files in letters_of(session, row.id)]
     actions = _actions(view, user, settings.today())
     draft = _draft(session, row, posted if failed_event == "draft" else None)
+    files = attachments_of(session, row.id)
     if posted is not None:  # a refused form comes back as it was typed
         for event, _, fields in actions:
             if event == failed_event:
@@ -109,7 +123,9 @@ def _page(http: HttpRequest, session, user: Principal, row: Request, *, error=No
     return templates.TemplateResponse(http, "request.html", {
         "user": user, "today": settings.today(), "active": "ledger", "view": view, "row": row,
         "timeline": _timeline(events, ZoneInfo(settings.timezone)), "letters": letters, "actions": actions, "error": error,
-        "failed_event": failed_event, "draft": draft,
+        "failed_event": failed_event, "draft": draft, "files": files, "FILE_KINDS": KINDS,
+        "max_attachment_mb": settings.attachment_max_bytes // 1_048_576,
+        "verdict": verdict, "anchor": anchor,
         "may_act": user.may("requests.act")}, status_code=status)
 
 
@@ -133,7 +149,7 @@ def _draft(session, row: Request, posted) -> dict | None:
 def request_page(http: HttpRequest, request_id: str):
     with session_scope(short_reads(http.app.state.engine)) as session:
         user = page_user(http, session)
-        return _page(http, session, user, _visible(session, user, request_id))
+        return _page(http, session, user, visible(session, user, request_id))
 
 
 @router.post("/requests/{request_id}/events/{event}", response_class=HTMLResponse)
@@ -148,10 +164,10 @@ def _fire(http: HttpRequest, request_id: str, event: str, form):
         user = page_user(http, session)
         token = form.get("csrf_token")
         check_form(user, token if isinstance(token, str) else None)
-        row = _visible(session, user, request_id)
+        row = visible(session, user, request_id)
         if event not in EVENT_BODIES or not user.may(EVENT_PERMISSIONS.get(event, "requests.act")):
             session.rollback()
-            return _refused(http, user, request_id, "您的角色不能办理此事项。", event, form, 403)
+            return refused_page(http, user, request_id, "您的角色不能办理此事项。", event, form, 403)
         model = EVENT_BODIES[event]
         fields = form_fields(model, today=settings.today(), open_consultations={}, open_internal={})
         version = form.get("expected_version")
@@ -169,30 +185,30 @@ def _fire(http: HttpRequest, request_id: str, event: str, form):
             session.commit()
         except forms.FieldError as problem:
             session.rollback()
-            return _refused(http, user, request_id, str(problem), event, form, 422)
+            return refused_page(http, user, request_id, str(problem), event, form, 422)
         except ConcurrentChange:
             session.rollback()
-            return _refused(http, user, request_id, "该申请已被他人办理（页面已过期），请核对后重新办理。",
+            return refused_page(http, user, request_id, "该申请已被他人办理（页面已过期），请核对后重新办理。",
                             event, form, 409)
         except EventNotAllowed:
             session.rollback()
-            return _refused(http, user, request_id, f"当前阶段不能办理“{EVENTS.get(event, event)}”。",
+            return refused_page(http, user, request_id, f"当前阶段不能办理“{EVENTS.get(event, event)}”。",
                             event, form, 409)
         except RuleViolation as broken:
             session.rollback()
             label = FIELDS.get(broken.field, broken.field)
-            return _refused(http, user, request_id, f"{label}：{broken.rule}", event, form, 422)
+            return refused_page(http, user, request_id, f"{label}：{broken.rule}", event, form, 422)
         except DomainError as other:
             session.rollback()
-            return _refused(http, user, request_id, str(other), event, form, 422)
+            return refused_page(http, user, request_id, str(other), event, form, 422)
     log.info("request_advanced", request_number=row.number, event_name=event, state=row.state,
              actor=user.actor, letters=[letter.kind for letter in letters], via="web")
     return RedirectResponse(f"/requests/{row.id}#timeline", status_code=303)
 
 
-def _refused(http, user, request_id, message, event, form, status):
+def refused_page(http, user, request_id, message, event, form, status):
     with session_scope(short_reads(http.app.state.engine)) as session:
-        row = _visible(session, user, request_id)
+        row = visible(session, user, request_id)
         return _page(http, session, user, row, error=message, failed_event=event, posted=form,
                      status=status)
 
@@ -211,7 +227,7 @@ def _save_draft(http: HttpRequest, request_id: str, form):
         user = page_user(http, session)
         token = form.get("csrf_token")
         check_form(user, token if isinstance(token, str) else None)
-        row = _visible(session, user, request_id)
+        row = visible(session, user, request_id)
         try:
             if not user.may("requests.act"):
                 raise forms.FieldError("draft", "答复书草稿", "您的角色不能修改草稿")
@@ -238,7 +254,7 @@ def _save_draft(http: HttpRequest, request_id: str, form):
             if quiet:
                 return JSONResponse({"error": message}, status_code=409 if isinstance(
                     problem, ConcurrentChange) else 422)
-            return _refused(http, user, request_id, message, "draft", form,
+            return refused_page(http, user, request_id, message, "draft", form,
                             409 if isinstance(problem, ConcurrentChange) else 422)
     if quiet:
         return JSONResponse({"version": saved.version})
@@ -257,7 +273,7 @@ def _serve(http: HttpRequest, request_id: str, letter_id: str, form):
         user = page_user(http, session)
         token = form.get("csrf_token")
         check_form(user, token if isinstance(token, str) else None)
-        row = _visible(session, user, request_id)
+        row = visible(session, user, request_id)
         try:
             if not user.may("requests.act"):
                 raise forms.FieldError("service", "送达", "您的角色不能登记送达")
@@ -273,10 +289,10 @@ def _serve(http: HttpRequest, request_id: str, letter_id: str, form):
             session.commit()
         except LookupError:
             session.rollback()
-            return _refused(http, user, request_id, "文书：没有这件文书", "service", form, 404)
+            return refused_page(http, user, request_id, "文书：没有这件文书", "service", form, 404)
         except (forms.FieldError, DomainError) as problem:
             session.rollback()
-            return _refused(http, user, request_id, _message(problem), "service", form, 422)
+            return refused_page(http, user, request_id, _message(problem), "service", form, 422)
     return RedirectResponse(f"/requests/{row.id}#letters", status_code=303)
 
 
@@ -294,7 +310,7 @@ def draft_preview(http: HttpRequest, request_id: str):
     parts sending demands are written, what is still missing."""
     with session_scope(short_reads(http.app.state.engine)) as session:
         user = page_user(http, session)
-        row = _visible(session, user, request_id)
+        row = visible(session, user, request_id)
         try:
             _, html = preview(session, row.id, fmt="html", settings=http.app.state.settings)
         except RuleViolation as missing:

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from web.labels import CHANNELS, CHOICES, DUE_FILTERS, EVENTS, FIELDS, ROLE_NAMES, STAGES, APPLICANT_KINDS
+from web.labels import (APPLICANT_KINDS, CHANNELS, CHOICES, DUE_FILTERS, EVENTS, FIELDS,
+                        ROLE_NAMES, STAGES, verify_reason)
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(STAGES=STAGES, CHANNELS=CHANNELS, DUE_FILTERS=DUE_FILTERS,
                              ROLE_NAMES=ROLE_NAMES, EVENTS=EVENTS, FIELDS=FIELDS, CHOICES=CHOICES,
                              APPLICANT_KINDS=APPLICANT_KINDS)
+templates.env.filters["verify_reason"] = verify_reason
