@@ -466,3 +466,102 @@ def test_a_legal_reviewer_reads_a_history_and_sees_where_it_was_tampered_with(sq
         assert lines[1].startswith("✗ 签名检查点不成立：第1号检查点（") and lines[1].endswith(
             "与现有记录不符：第3条记录已推不出签名时的默克尔树根：签名后有记录被改动。")
         browser.screenshot(driver, "history-rewritten")
+
+
+@needs_chromium
+def test_the_supervisors_dashboard_shows_what_is_late_and_approves_from_its_inbox(sqlite_app):
+    app, made = sqlite_app
+    engine = app.state.engine
+    make_user(engine, "chen.jing", "supervisor", password=PASSWORD, display_name="陈静")
+    rid = made["due_today"]["id"]
+    with TestClient(app) as client:
+        authenticate(client, "seed.staff")
+        fire(client, rid, "register", "2026-12-31", department="住建局")
+        fire(client, rid, "review", "2026-12-31")
+        fire(client, rid, "request_extension", "2026-12-31", days=10, reason="需要调取档案")
+    with browser.live(app) as base, browser.chromium() as driver:
+        _login_in_browser(driver, base, "chen.jing")
+        driver.get(base + "/dashboard")
+        tiles = [t.text.split("\n") for t in driver.find_elements(By.CSS_SELECTOR, ".tile")]
+        assert tiles == [["1", "已超期"], ["1", "即将到期"], ["1", "待审批"], ["—", "2026年按期答复率（0/0件）"]]
+        assert driver.find_element(By.CSS_SELECTOR, "#approvals ~ table td:nth-child(2)").text == (
+            "延期10个工作日：需要调取档案")
+        bars = {b.find_element(By.CLASS_NAME, "label").text: b.find_element(By.CLASS_NAME, "n").text
+                for b in driver.find_elements(By.CSS_SELECTOR, "#stages ~ .bar")}
+        assert (bars["接收"], bars["审核"]) == ("2", "1")
+        departments = [b.text.replace("\n", " ") for b in driver.find_elements(
+            By.CSS_SELECTOR, "#departments ~ .bar")]
+        assert departments == ["住建局 3"]
+        browser.screenshot(driver, "dashboard")
+        _submit(driver, f"form[data-approve='{made['due_today']['number']}']")
+        assert driver.current_url == base + "/dashboard"
+        assert driver.find_element(By.CSS_SELECTOR, "#approvals ~ p").text == "没有待审批的事项。"
+        driver.get(f"{base}/requests/{rid}")
+        assert "已延长10个工作日（陈静于2026-12-31批准：需要调取档案）" in driver.find_element(
+            By.ID, "clock").find_element(By.XPATH, "..").text
+
+        driver.find_element(By.LINK_TEXT, "年度报告").click()
+        assert driver.find_element(By.TAG_NAME, "h1").text == "政府信息公开工作年度报告（2025年）"
+        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe.report"))
+        WebDriverWait(driver, 15).until(lambda d: "三、收到和处理政府信息公开申请情况" in d.find_element(
+            By.TAG_NAME, "body").text)
+        driver.switch_to.default_content()
+        browser.screenshot(driver, "annual-report")
+        assert browser.foreign_resources(driver, base) == []
+
+
+@needs_chromium
+def test_the_api_docs_render_offline_in_the_browser(sqlite_app):
+    app, _ = sqlite_app
+    with browser.live(app) as base, browser.chromium() as driver:
+        driver.get(base + "/docs")
+        WebDriverWait(driver, 20).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) > 50)
+        assert "Unable to render this definition" not in driver.find_element(By.TAG_NAME, "body").text
+        assert browser.foreign_resources(driver, base) == []
+        browser.screenshot(driver, "api-docs")
+
+
+def _csrf(page: str) -> tuple[str, str]:
+    return (re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+            re.search(r'name="expected_version" value="(\d+)"', page).group(1))
+
+
+def _post_action(client, rid: int, event: str, **fields):
+    csrf, version = _csrf(client.get(f"/requests/{rid}").text)
+    return client.post(f"/requests/{rid}/events/{event}", follow_redirects=False,
+                       data={"csrf_token": csrf, "expected_version": version, "on": "2026-12-31",
+                             **fields})
+
+
+def test_a_partial_disclosure_names_each_withheld_part_and_its_ground_on_the_page(client):
+    made = _seed(client)
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    rid = made["provisional"]["id"]
+    for event in ("register", "review"):
+        assert _post_action(client, rid, event).status_code == 303
+    bad = _post_action(client, rid, "review_confidentiality", conclusion="partly_disclosable",
+                       basis="涉及第三方商业秘密", redactions="报价单 保护第三方合法权益")
+    assert (bad.status_code, _error(bad)) == (422, "不予公开或去标识化的内容（每行一项：内容｜理由）："
+                                                   "第1行应写作“内容｜理由”，理由为属于国家秘密、其他法律行政法规禁止公开、"
+                                                   "危及“三安全一稳定”、保护第三方合法权益、属于三类内部事务信息、属于四类过程性信息、"
+                                                   "属于行政执法案卷、属于行政查询事项或个人隐私")
+    ok = _post_action(client, rid, "review_confidentiality", conclusion="partly_disclosable",
+                      basis="涉及第三方商业秘密",
+                      redactions="某公司的报价单｜保护第三方合法权益\r\n征收对象的身份证号码|个人隐私")
+    assert ok.status_code == 303, _error(ok)
+    unexplained = _post_action(client, rid, "decide", outcome="partially_disclosed",
+                               withheld_ground="withheld_third_party_rights")
+    # The one door's rule, its field named in Chinese (its own words stay as written).
+    assert _error(unexplained).startswith("理由：")
+    decided = _post_action(client, rid, "decide", outcome="partially_disclosed",
+                           withheld_ground="withheld_third_party_rights",
+                           reason="报价单属于第三方商业秘密，公开会损害其合法权益")
+    assert decided.status_code == 303, _error(decided)
+    authenticate(client, "reader.two", "legal")
+    view = client.get(f"/api/v1/requests/{rid}").json()
+    assert view["confidentiality_review"]["redactions"] == [
+        {"part": "某公司的报价单", "ground": "withheld_third_party_rights"},
+        {"part": "征收对象的身份证号码", "ground": "privacy"}]
+    assert view["decision"]["outcome"] == "partially_disclosed"

@@ -14,10 +14,11 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 
 from web.forms import CONTROL, FieldError
+from states.codes import PRIVACY
 from web.labels import CHOICES, FIELDS
 
 # Fields the page fills itself, or lists of structured parts it cannot take yet (the API can).
-_SKIPPED = {"expected_version", "overrides", "redactions"}
+_SKIPPED = {"expected_version", "overrides"}
 
 
 @dataclass
@@ -70,6 +71,8 @@ def form_fields(model: type[BaseModel], *, today: dt.date, open_consultations: d
             labels = CHOICES.get(name, {})
             spec.kind = "choice"
             spec.choices = {str(v.value): labels.get(str(v.value), str(v.value)) for v in kind_of}
+        elif name == "redactions":
+            spec.kind = "redactions"
         elif typing.get_origin(kind_of) is list:
             spec.kind = "lines"
         elif max_length is None or max_length > 300:
@@ -87,7 +90,9 @@ def read_form(model: type[BaseModel], fields: list[FormField], form, *, version:
         raw = raw.strip() if isinstance(raw, str) else ""
         if not raw:
             continue
-        if spec.kind == "lines":
+        if spec.kind == "redactions":
+            data[spec.name] = _redactions(spec, raw)
+        elif spec.kind == "lines":
             lines = [line.strip() for line in raw.replace("\r\n", "\n").split("\n")]
             if any(CONTROL.search(line) for line in lines):
                 raise FieldError(spec.name, spec.label, "不能含有控制字符")
@@ -137,3 +142,28 @@ def _rule(error: dict) -> str:
     if kind in ("int_parsing", "int_type"):
         return "应为整数"
     return f"不符合要求（{error.get('msg', kind)}）"
+
+
+def _grounds() -> dict[str, str]:
+    """What an officer may write as a part's ground: its code, its Chinese name, 个人隐私."""
+    named = {label: code for code, label in CHOICES["withheld_ground"].items()}
+    return {**{code: code for code in CHOICES["withheld_ground"]}, **named,
+            "privacy": PRIVACY, "个人隐私": PRIVACY, CHOICES["ground"][PRIVACY]: PRIVACY}
+
+
+def _redactions(spec: FormField, raw: str) -> list[dict]:
+    """One part a line: 内容｜理由 (the ground by its name in the annual report, or 个人隐私)."""
+    grounds = _grounds()
+    out = []
+    for n, line in enumerate(raw.replace("\r\n", "\n").split("\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if CONTROL.search(line):
+            raise FieldError(spec.name, spec.label, f"第{n}行含有控制字符")
+        part, sep, ground = line.replace("|", "｜").rpartition("｜")
+        if not sep or not part.strip() or ground.strip() not in grounds:
+            raise FieldError(spec.name, spec.label, f"第{n}行应写作“内容｜理由”，理由为"
+                             + "、".join(CHOICES["withheld_ground"].values()) + "或个人隐私")
+        out.append({"part": part.strip(), "ground": grounds[ground.strip()]})
+    return out

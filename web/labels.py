@@ -52,6 +52,7 @@ FIELDS = {
     "responsible_agency": "负责公开的机关", "responsible_agency_contact": "该机关的联系方式",
     "withheld_ground": "不予公开部分的理由", "correction": "更正答复类型",
     "reasonable": "理由是否合理", "reply_by": "答复日期",
+    "redactions": "不予公开或去标识化的内容（每行一项：内容｜理由）",
     # a new request
     "applicant.name": "申请人姓名或名称", "applicant.kind": "申请人类型",
     "applicant.id_number": "身份证件号码", "applicant.phone": "联系电话", "applicant.email": "电子邮箱",

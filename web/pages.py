@@ -19,6 +19,7 @@ from web import forms
 from web.labels import APPLICANT_KINDS, CHANNELS, CHOICES, DUE_FILTERS, STAGES
 from web.login import FormRefused, LoginRequired, check_form, page_user, safe_next
 from web.attachments import router as attachments_router
+from web.dashboard import MayNotSupervise, router as dashboard_router
 from web.intake import MayNotReceive, router as intake_router
 from web.request_page import NotVisible, router as request_router
 from web.templating import HERE, templates
@@ -32,6 +33,7 @@ def install(app: FastAPI) -> None:
     app.include_router(intake_router)  # /requests/new before /requests/{id}
     app.include_router(request_router)
     app.include_router(attachments_router)
+    app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -47,6 +49,11 @@ def install(app: FastAPI) -> None:
     async def may_not_receive(http: HttpRequest, exc: MayNotReceive):
         return templates.TemplateResponse(http, "message.html", {
             "title": "无权操作", "message": "您的角色不能接收申请。"}, status_code=403)
+
+    @app.exception_handler(MayNotSupervise)
+    async def may_not_supervise(http: HttpRequest, exc: MayNotSupervise):
+        return templates.TemplateResponse(http, "message.html", {
+            "title": "无权查看", "message": "督办和年度报告页面供负责人、法制审核人员查看。"}, status_code=403)
 
     @app.exception_handler(FormRefused)
     async def refused(http: HttpRequest, exc: FormRefused):

@@ -203,7 +203,9 @@ def _fire(http: HttpRequest, request_id: str, event: str, form):
             return refused_page(http, user, request_id, str(other), event, form, 422)
     log.info("request_advanced", request_number=row.number, event_name=event, state=row.state,
              actor=user.actor, letters=[letter.kind for letter in letters], via="web")
-    return RedirectResponse(f"/requests/{row.id}#timeline", status_code=303)
+    # The dashboard's 批准 buttons come back to the dashboard; every other form to the request.
+    back = "/dashboard" if form.get("back") == "/dashboard" else f"/requests/{row.id}#timeline"
+    return RedirectResponse(back, status_code=303)
 
 
 def refused_page(http, user, request_id, message, event, form, status):
