@@ -565,3 +565,60 @@ def test_a_partial_disclosure_names_each_withheld_part_and_its_ground_on_the_pag
         {"part": "某公司的报价单", "ground": "withheld_third_party_rights"},
         {"part": "征收对象的身份证号码", "ground": "privacy"}]
     assert view["decision"]["outcome"] == "partially_disclosed"
+
+
+def test_an_objection_overridden_in_the_public_interest_is_decided_on_the_page(client):
+    made = _seed(client)
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    rid = made["provisional"]["id"]
+    for event, fields in (("register", {}), ("review", {}),
+                          ("open_consultation", {"party": "third_party", "name": "某建筑公司"})):
+        assert _post_action(client, rid, event, **fields).status_code == 303
+    page = client.get(f"/requests/{rid}").text
+    consultation = re.search(r'<select name="consultation_id" required>\s*<option value="(\d+)"', page).group(1)
+    assert _post_action(client, rid, "close_consultation", consultation_id=consultation,
+                        opinion="objection").status_code == 303
+    assert _post_action(client, rid, "review_confidentiality", conclusion="disclosable",
+                        basis="不涉及国家秘密").status_code == 303
+    bad = _post_action(client, rid, "decide", outcome="disclosed", overrides="某建筑公司｜全部")
+    assert (bad.status_code, _error(bad)) == (
+        422, "第三方不同意仍予公开的（第三十二条，每行一项：征求意见编号｜公开的内容｜理由）："
+             "第1行应写作“征求意见编号｜公开的内容｜理由”")
+    ok = _post_action(client, rid, "decide", outcome="disclosed",
+                      overrides=f"{consultation}｜征收补偿方案全文｜涉及公众切身利益，不公开会对公共利益造成重大影响")
+    assert ok.status_code == 303, _error(ok)
+    authenticate(client, "reader.three", "legal")
+    decision = client.get(f"/api/v1/requests/{rid}").json()["decision"]
+    assert decision["overrides"] == [{"consultation_id": int(consultation), "disclosed": "征收补偿方案全文",
+                                      "reason": "涉及公众切身利益，不公开会对公共利益造成重大影响"}]
+
+
+def test_hostile_paths_and_forms_of_the_pages_get_a_page_never_a_500(client):
+    made = _seed(client)
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    rid = made["overdue"]["id"]
+    csrf, version = _csrf(client.get(f"/requests/{rid}").text)
+    for path in ("/requests/0", "/requests/abc", "/requests/%00", "/requests/" + "9" * 30,
+                 f"/requests/{rid}/attachments/x", f"/requests/{rid}/attachments/99999999999",
+                 f"/requests/{rid}/attachments/1", "/requests/-1/draft/preview",
+                 "/reports/annual?year=1e3", "/reports/annual?year=%00"):
+        response = client.get(path)
+        assert response.status_code in (403, 404, 422), (path, response.status_code)
+    for event, fields in (("register", {"on": "2026-12-31\x00"}), ("register", {"on": "9" * 40}),
+                          ("register", {"assignee": "李\x1b娜"}), ("register", {"assignee": "x" * 201}),
+                          ("request_extension", {"days": "10" * 20}), ("no_such_event", {}),
+                          ("register", {"expected_version": "9" * 30}),
+                          ("close_consultation", {"consultation_id": "1e9"})):
+        response = client.post(f"/requests/{rid}/events/{event}", data={
+            "csrf_token": csrf, "expected_version": version, "on": "2026-12-31", **fields})
+        assert response.status_code in (403, 409, 422), (event, fields, response.status_code)
+    assert client.post(f"/requests/{rid}/events/register", data={"on": "2026-12-31"}).status_code == 403
+    assert client.post(f"/requests/{rid}/draft", data={"csrf_token": csrf, "findings": "x\x00"}
+                       ).status_code == 422
+    assert client.post(f"/requests/{rid}/letters/x/service", data={"csrf_token": csrf}).status_code == 422
+    assert client.post(f"/requests/{rid}/attachments", data={"csrf_token": csrf}).status_code == 422
+    # Nothing of it reached the request: still as received, one event.
+    authenticate(client, "reader.four", "legal")
+    assert client.get(f"/api/v1/requests/{rid}").json()["version"] == int(version)

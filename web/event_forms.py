@@ -18,7 +18,7 @@ from states.codes import PRIVACY
 from web.labels import CHOICES, FIELDS
 
 # Fields the page fills itself, or lists of structured parts it cannot take yet (the API can).
-_SKIPPED = {"expected_version", "overrides"}
+_SKIPPED = {"expected_version"}
 
 
 @dataclass
@@ -71,8 +71,8 @@ def form_fields(model: type[BaseModel], *, today: dt.date, open_consultations: d
             labels = CHOICES.get(name, {})
             spec.kind = "choice"
             spec.choices = {str(v.value): labels.get(str(v.value), str(v.value)) for v in kind_of}
-        elif name == "redactions":
-            spec.kind = "redactions"
+        elif name in ("redactions", "overrides"):
+            spec.kind = name
         elif typing.get_origin(kind_of) is list:
             spec.kind = "lines"
         elif max_length is None or max_length > 300:
@@ -92,6 +92,8 @@ def read_form(model: type[BaseModel], fields: list[FormField], form, *, version:
             continue
         if spec.kind == "redactions":
             data[spec.name] = _redactions(spec, raw)
+        elif spec.kind == "overrides":
+            data[spec.name] = _overrides(spec, raw)
         elif spec.kind == "lines":
             lines = [line.strip() for line in raw.replace("\r\n", "\n").split("\n")]
             if any(CONTROL.search(line) for line in lines):
@@ -166,4 +168,21 @@ def _redactions(spec: FormField, raw: str) -> list[dict]:
             raise FieldError(spec.name, spec.label, f"第{n}行应写作“内容｜理由”，理由为"
                              + "、".join(CHOICES["withheld_ground"].values()) + "或个人隐私")
         out.append({"part": part.strip(), "ground": grounds[ground.strip()]})
+    return out
+
+
+def _overrides(spec: FormField, raw: str) -> list[dict]:
+    """Art 32: one objecting third party a line — 征求意见编号｜公开的内容｜理由."""
+    out = []
+    for n, line in enumerate(raw.replace("\r\n", "\n").split("\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if CONTROL.search(line):
+            raise FieldError(spec.name, spec.label, f"第{n}行含有控制字符")
+        parts = [p.strip() for p in line.replace("|", "｜").split("｜", 2)]
+        if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit() or len(parts[0]) > 10 \
+                or not parts[1] or not parts[2]:
+            raise FieldError(spec.name, spec.label, f"第{n}行应写作“征求意见编号｜公开的内容｜理由”")
+        out.append({"consultation_id": int(parts[0]), "disclosed": parts[1], "reason": parts[2]})
     return out

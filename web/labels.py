@@ -53,6 +53,7 @@ FIELDS = {
     "withheld_ground": "不予公开部分的理由", "correction": "更正答复类型",
     "reasonable": "理由是否合理", "reply_by": "答复日期",
     "redactions": "不予公开或去标识化的内容（每行一项：内容｜理由）",
+    "overrides": "第三方不同意仍予公开的（第三十二条，每行一项：征求意见编号｜公开的内容｜理由）",
     # a new request
     "applicant.name": "申请人姓名或名称", "applicant.kind": "申请人类型",
     "applicant.id_number": "身份证件号码", "applicant.phone": "联系电话", "applicant.email": "电子邮箱",

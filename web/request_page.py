@@ -92,6 +92,8 @@ def _timeline(events, zone) -> list[dict]:
                     "on": ev.on, "actor": ev.actor,
                     "event": EVENTS.get(ev.event, ev.event), "code": ev.event,
                     "from_state": ev.from_state, "to_state": ev.to_state, "hash": ev.hash,
+                    "letter_id": data.get("letter_id") if ev.event == "issue_letter" else None,
+                    "attachment_id": data.get("attachment_id") if ev.event == "attach_file" else None,
                     "facts": [_fact(k, v) for k, v in data.items()
                               if k not in _UNREAD and v not in (None, "", [])]})
     return out
