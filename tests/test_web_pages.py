@@ -461,7 +461,9 @@ def test_a_legal_reviewer_reads_a_history_and_sees_where_it_was_tampered_with(sq
         browser.screenshot(driver, "history-tampered")
 
         driver.get(f"{base}/requests/{rewritten}")
-        lines = driver.find_element(By.CSS_SELECTOR, ".verdict").text.splitlines()
+        verdict = driver.find_element(By.CSS_SELECTOR, ".verdict")
+        assert verdict.get_attribute("class") == "verdict broken"
+        lines = verdict.text.splitlines()
         assert lines[0].startswith("✓ 哈希链校验通过")  # rewritten consistently: alone it holds
         assert lines[1].startswith("✗ 签名检查点不成立：第1号检查点（") and lines[1].endswith(
             "与现有记录不符：第3条记录已推不出签名时的默克尔树根：签名后有记录被改动。")
