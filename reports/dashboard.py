@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from reports.live import on_time  # the same count as GET /supervision/on-time
 from states.agency import signoff_groups
 from states.codes import OUTCOMES
 from states.machine import OPEN_STATES
@@ -66,4 +67,19 @@ def approvals(session: Session, agency_ids: frozenset[int] | None, limit: int = 
         if r.outcome and OUTCOMES[r.outcome].report_group in head:
             out.append({"kind": "approve_reply", "row": r, "since": r.decided_on,
                         "what": f"答复待签批：{OUTCOMES[r.outcome].label}"})
+    return out
+
+
+def on_time_by_month(session: Session, today: dt.date,
+                     agency_ids: frozenset[int] | None) -> list[dict]:
+    """This year's replies month by month: how many, how many by their due date, the rate."""
+    out = []
+    for month in range(1, today.month + 1):
+        start = dt.date(today.year, month, 1)
+        end = min(today, (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1))
+        per_agency = on_time(session, start, end, agency_ids).values()
+        replied = sum(a["replied"] for a in per_agency)
+        in_time = sum(a["in_time"] for a in per_agency)
+        out.append({"month": month, "replied": replied, "in_time": in_time,
+                    "rate": in_time / replied if replied else None})
     return out

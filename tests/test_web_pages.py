@@ -494,6 +494,8 @@ def test_the_supervisors_dashboard_shows_what_is_late_and_approves_from_its_inbo
         departments = [b.text.replace("\n", " ") for b in driver.find_elements(
             By.CSS_SELECTOR, "#departments ~ .bar")]
         assert departments == ["住建局 3"]
+        months = [b.text.split("\n") for b in driver.find_elements(By.CSS_SELECTOR, "#ontime ~ .bar")]
+        assert months == [[f"{m}月", "—"] for m in range(1, 13)]  # nothing replied this year yet
         browser.screenshot(driver, "dashboard")
         _submit(driver, f"form[data-approve='{made['due_today']['number']}']")
         assert driver.current_url == base + "/dashboard"

@@ -60,7 +60,8 @@ def dashboard_page(http: HttpRequest):
             "outcomes": dashboard.decided_by_group(session, today.year, scope),
             "approvals": dashboard.approvals(session, scope), "replied": replied,
             "in_time": in_time, "rate": (in_time / replied) if replied else None,
-            "may_approve": user.may("requests.approve")})
+            "may_approve": user.may("requests.approve"),
+            "months": dashboard.on_time_by_month(session, today, scope)})
 
 
 def _numbers(*pages):
