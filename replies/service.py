@@ -124,7 +124,9 @@ def _check_parts(spec: LetterSpec, parts: dict, requested_form: str | None = Non
         if not value or (isinstance(value, str) and not value.strip()):
             where = ("save it in the letter draft (PUT /api/v1/requests/{id}/letters/draft)"
                      if name in DRAFT_PARTS else "send it with the event")
-            raise RuleViolation(name, f"the {spec.title} needs {PARTS[name]} ({name}): {where}")
+            raise RuleViolation(name, f"the {spec.title} needs {PARTS[name]} ({name}): {where}",
+                                f"{spec.title}须写明{PARTS[name]}" + ("（在答复书草稿中填写）"
+                                                                   if name in DRAFT_PARTS else ""))
 
 
 def _letter_dates(row: Request, plan: Planned, calendar: WorkCalendar, settings: Settings) -> dict:
@@ -148,7 +150,9 @@ def facts_for(session: Session, row: Request, plan: Planned, *, on: dt.date, set
             raise RuleViolation("on", f"the {plan.spec.title} would be issued without its "
                                 f"{DATES[path]} ({path}): a calendar year it reaches is not loaded "
                                 "(gongkai calendar import) or the service date that starts it "
-                                "is not recorded; no letter is frozen with a blank date")
+                                "is not recorded; no letter is frozen with a blank date",
+                                f"{plan.spec.title}的{DATES[path]}无法计算（所涉年度的放假安排未导入，或起算所依据的送达日期未登记），"
+                                "文书不能留空日期")
     # A deferral's date is one the agency fixed, not a count of working days: never provisional.
     shown = [dates[p] for p in (*plan.spec.dates, *plan.spec.optional_dates)
              if dates[p] and p != "reasons.deferred_to"]
@@ -176,7 +180,8 @@ def checked_agency(session: Session, row: Request, settings: Settings) -> Agency
                             f"is configured: {', '.join(missing)} (`gongkai agencies set "
                             f"{agency.code} FIELD=VALUE` or PATCH /api/v1/agencies/{agency.code}; "
                             f"for the deployment's bootstrap agency also {envs}), or "
-                            "GONGKAI_DEMO_MODE=true to try the engine out")
+                            "GONGKAI_DEMO_MODE=true to try the engine out",
+                            "本机关的文头、复议机关等信息尚未配置，不能制发文书：请系统管理员先完成机关设置")
     return agency
 
 
@@ -255,10 +260,11 @@ def save_draft(session: Session, request_id: int, actor: str, parts: dict,
     row = lock_request(session, request_id)
     if row.state in FROZEN_STATES:
         raise RuleViolation("draft", f"the request is {row.state}: its letters are frozen and "
-                                     "cannot be changed")
+                                     "cannot be changed", "答复已送出，文书已定稿，不能再修改")
     unknown = set(parts) - set(DRAFT_PARTS)
     if unknown:
-        raise RuleViolation(sorted(unknown)[0], f"not a part staff write; one of {', '.join(DRAFT_PARTS)}")
+        raise RuleViolation(sorted(unknown)[0], f"not a part staff write; one of {', '.join(DRAFT_PARTS)}",
+                            "不是答复书中由经办人填写的部分")
     # The head and the legal reviewer signed the text as it was: a changed draft needs signing again.
     on = today or get_settings().today()
     if row.reply_approved_by:
@@ -301,12 +307,14 @@ def preview(session: Session, request_id: int, *, fmt: str = "html", on: dt.date
         raise RequestNotFound(request_id)
     decision = decision_of(session, request_id)
     if decision is None:
-        raise RuleViolation("outcome", "no decision yet: decide first, then preview its letter")
+        raise RuleViolation("outcome", "no decision yet: decide first, then preview its letter",
+                            "尚未作出答复决定")
     on = on or settings.today()
     latest = settings.today() + dt.timedelta(days=366)
     if not row.received_on <= on <= latest:
         raise RuleViolation("on", f"a letter is dated between the receipt ({row.received_on}) and "
-                            f"a year from today ({latest})")
+                            f"a year from today ({latest})",
+                            f"文书日期应在收到申请之日（{row.received_on}）至一年后（{latest}）之间")
     plan = Planned(decision_spec(decision.outcome, decision.correction), row.applicant_name,
                    draft_parts(session, row, decision))
     _check_parts(plan.spec, plan.parts, row.requested_form)

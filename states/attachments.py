@@ -49,21 +49,24 @@ def add(session: Session, request_id: int, *, kind: str, filename: str, content:
     """Attach a file to the request, under its row lock, with an `attach_file` audit event.
     Caller commits."""
     if kind not in KINDS:
-        raise RuleViolation("kind", f"one of {', '.join(KINDS)}")
+        raise RuleViolation("kind", f"one of {', '.join(KINDS)}", "不是可选的附件类型")
     if not content:
-        raise RuleViolation("file", "the file is empty")
+        raise RuleViolation("file", "the file is empty", "文件是空的")
     if len(content) > settings.attachment_max_bytes:
         raise RuleViolation("file", f"larger than {settings.attachment_max_bytes} bytes "
-                                    f"(GONGKAI_ATTACHMENT_MAX_BYTES)")
+                                    f"(GONGKAI_ATTACHMENT_MAX_BYTES)",
+                            f"文件超过{settings.attachment_max_bytes // 1_048_576}MB")
     content_type = content_type_of(content)
     if content_type is None:
-        raise RuleViolation("file", "a PDF, JPEG, PNG or TIFF file (judged by its content)")
+        raise RuleViolation("file", "a PDF, JPEG, PNG or TIFF file (judged by its content)",
+                            "只接受PDF、JPEG、PNG或TIFF文件（按文件内容判断）")
     row = lock_request(session, request_id)
     held = session.exec(select(func.count()).select_from(Attachment)
                         .where(Attachment.request_id == row.id)).one()
     if held >= settings.attachments_per_request:
         raise RuleViolation("file", f"a request holds at most {settings.attachments_per_request} "
-                                    "files (GONGKAI_ATTACHMENTS_PER_REQUEST)")
+                                    "files (GONGKAI_ATTACHMENTS_PER_REQUEST)",
+                            "本申请的附件已达上限")
     digest = hashlib.sha256(content).hexdigest()
     attachment = Attachment(request_id=row.id, kind=kind, filename=clean_filename(filename),
                             content_type=content_type, size=len(content), sha256=digest,

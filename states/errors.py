@@ -30,8 +30,9 @@ class UnknownEvent(DomainError):
 class RuleViolation(DomainError):
     """Input that breaks a rule of law or of the engine (HTTP 422), naming the field."""
 
-    def __init__(self, field: str, rule: str):
-        self.field, self.rule = field, rule
+    def __init__(self, field: str, rule: str, rule_zh: str | None = None):
+        # `rule_zh`: the same rule as the pages say it to staff (the API answers in English).
+        self.field, self.rule, self.rule_zh = field, rule, rule_zh
         super().__init__(f"{field}: {rule}")
 
 

@@ -70,12 +70,13 @@ def _given_today(ctx) -> None:
     """An approval is dated the day the head gives it: a date in the past would let an extension
     be approved after the period ran out, or a sign-off predate the text it signs."""
     today = ctx.settings.today()
-    _require(ctx.on == today, "on", f"an approval is dated the day it is given ({today})")
+    _require(ctx.on == today, "on", f"an approval is dated the day it is given ({today})",
+             f"审批日期应为审批当日（{today}）")
 
 
-def _require(cond: bool, field: str, rule: str) -> None:
+def _require(cond: bool, field: str, rule: str, zh: str | None = None) -> None:
     if not cond:
-        raise RuleViolation(field, rule)
+        raise RuleViolation(field, rule, zh)
 
 
 class _ReviewStep:
@@ -293,42 +294,52 @@ class RequestMachine(StateChart):
     def check_request_supplement(self, ctx, data):
         row = ctx.row
         _require(row.supplement_requested_on is None, "event",
-                 "a 补正 may be asked only once (Art 30: 一次性告知)")
+                 "a 补正 may be asked only once (Art 30: 一次性告知)",
+                 "补正只能要求一次（第三十条：一次性告知）")
         due = ctx.clock.supplement_notice_due
         _require(due is None or ctx.on <= due, "on",
-                 f"the 补正 notice must go out within 7 working days of receipt, by {due}")
+                 f"the 补正 notice must go out within 7 working days of receipt, by {due}",
+                 f"补正告知应自收到申请之日起7个工作日内发出，即不晚于{due}")
         _require(bool(data.get("items")), "items",
-                 "list everything the applicant must supplement, in one notice")
+                 "list everything the applicant must supplement, in one notice",
+                 "应在一次告知中列明需要补正的全部事项")
 
     def check_receive_supplement(self, ctx, data):
         late = ctx.row.supplement_deadline and ctx.on > ctx.row.supplement_deadline
         _require(not late or bool(data.get("reason")), "reason",
                  f"the supplement arrived after the deadline {ctx.row.supplement_deadline}: "
-                 "state the good reason (正当理由) for accepting it")
+                 "state the good reason (正当理由) for accepting it",
+                 f"补正材料晚于补正期限{ctx.row.supplement_deadline}收到：请写明予以接收的正当理由")
 
     def check_open_consultation(self, ctx, data):
         _require(data.get("party") in list(ConsultationParty), "party",
-                 "must be third_party (Art 32) or agency (Art 34)")
-        _require(bool((data.get("name") or "").strip()), "name", "name whom you consult")
+                 "must be third_party (Art 32) or agency (Art 34)",
+                 "应为第三方（第三十二条）或其他机关（第三十四条）")
+        _require(bool((data.get("name") or "").strip()), "name", "name whom you consult",
+                 "请填写征求意见的对象")
 
     def _open_consultation(self, ctx, data):
         cid = data.get("consultation_id")
         for c in ctx.consultations:
             if c.id == cid and c.closed_on is None:
                 return c
-        raise RuleViolation("consultation_id", f"{cid} is not an open consultation of this request")
+        raise RuleViolation("consultation_id", f"{cid} is not an open consultation of this request",
+                            f"{cid}不是本申请尚未结束的征求意见")
 
     def check_close_consultation(self, ctx, data):
         c = self._open_consultation(ctx, data)
         _require(data.get("opinion") in list(Opinion), "opinion",
-                 "must be consent, objection or no_reply")
-        _require(ctx.on >= c.sent_on, "on", f"cannot close before it was sent on {c.sent_on}")
+                 "must be consent, objection or no_reply", "应为同意公开、不同意公开或逾期未答复")
+        _require(ctx.on >= c.sent_on, "on", f"cannot close before it was sent on {c.sent_on}",
+                 f"不能早于征求意见发出之日{c.sent_on}")
         if data["opinion"] == Opinion.no_reply:
             _require(c.served_on is not None, "opinion",
                      "no_reply needs the service date of the consultation letter recorded: the "
-                     "15 working days run from its receipt (Art 32, 34)")
+                     "15 working days run from its receipt (Art 32, 34)",
+                     "尚未登记征求意见书的送达日期：15个工作日自对方收到之日起算（第三十二条、第三十四条）")
             _require(c.lapses_on is not None and ctx.on >= c.lapses_on, "opinion",
-                     f"no_reply only once the 15 working days have run out on {c.lapses_on}")
+                     f"no_reply only once the 15 working days have run out on {c.lapses_on}",
+                     f"15个工作日于{c.lapses_on}届满后，方可按逾期未答复处理")
 
     def closes_last_consultation(self, ctx, data):
         cid = data.get("consultation_id")
@@ -336,45 +347,54 @@ class RequestMachine(StateChart):
 
     def _check_extensible(self, ctx) -> None:
         _require(ctx.row.deferred_to is None, "event",
-                 f"the reply was deferred to {ctx.row.deferred_to} under Art 35; no Art 33 extension follows")
+                 f"the reply was deferred to {ctx.row.deferred_to} under Art 35; no Art 33 extension follows",
+                 f"已依第三十五条延后至{ctx.row.deferred_to}答复，不再适用第三十三条延期")
         _require(ctx.row.extension_days == 0, "event",
-                 "the reply period may be extended once only (Art 33)")
+                 "the reply period may be extended once only (Art 33)", "答复期限只能延长一次（第三十三条）")
         due = ctx.clock.due_on
         _require(due is None or ctx.on <= due, "on",
-                 f"an extension must be decided before the period runs out on {due}")
+                 f"an extension must be decided before the period runs out on {due}",
+                 f"延期应在答复期限{due}届满前决定")
 
     def check_request_extension(self, ctx, data):
         self._check_extensible(ctx)
         _require(ctx.row.extension_requested_days is None, "event",
                  f"an extension was asked on {ctx.row.extension_requested_on} and awaits the "
-                 "head's approval")
+                 "head's approval", f"已于{ctx.row.extension_requested_on}申请延期，正待负责人批准")
         days = data.get("days")
         _require(isinstance(days, int) and 1 <= days <= MAX_EXTENSION_DAYS, "days",
-                 f"an extension is 1 to {MAX_EXTENSION_DAYS} working days (Art 33)")
+                 f"an extension is 1 to {MAX_EXTENSION_DAYS} working days (Art 33)",
+                 f"延长期限为1至{MAX_EXTENSION_DAYS}个工作日（第三十三条）")
         _require(bool((data.get("reason") or "").strip()), "reason",
-                 "say why the period cannot be met (quoted in the 延期答复告知书)")
+                 "say why the period cannot be met (quoted in the 延期答复告知书)",
+                 "请写明不能按期答复的理由（将写入延期答复告知书）")
 
     def check_approve_extension(self, ctx, data):
         _require(ctx.row.extension_requested_days is not None, "event",
-                 "no extension is asked (request_extension first)")
+                 "no extension is asked (request_extension first)", "尚无延期申请（请先申请延期答复）")
         _given_today(ctx)
         self._check_extensible(ctx)
         _require(bool((data.get("approved_by") or "").strip()), "approved_by",
-                 "the head of the OGI office who approves it (Art 33)")
+                 "the head of the OGI office who approves it (Art 33)",
+                 "应由政府信息公开工作机构负责人批准（第三十三条）")
 
     def check_refuse_extension(self, ctx, data):
-        _require(ctx.row.extension_requested_days is not None, "event", "no extension is asked")
-        _require(bool((data.get("reason") or "").strip()), "reason", "say why it is refused")
+        _require(ctx.row.extension_requested_days is not None, "event", "no extension is asked",
+                 "尚无延期申请")
+        _require(bool((data.get("reason") or "").strip()), "reason", "say why it is refused",
+                 "请写明不批准的理由")
 
     def check_assign(self, ctx, data):
-        _require(bool((data.get("assignee") or "").strip()), "assignee", "name who handles it")
+        _require(bool((data.get("assignee") or "").strip()), "assignee", "name who handles it",
+                 "请填写承办人")
 
     def check_approve_reply(self, ctx, data):
         _given_today(ctx)
         _require(bool((data.get("approved_by") or "").strip()), "approved_by",
-                 "the head who signs the reply off")
+                 "the head who signs the reply off", "应由负责人签批")
         _require(ctx.row.reply_approved_by is None, "event",
-                 f"the reply was signed off by {ctx.row.reply_approved_by} on {ctx.row.reply_approved_on}")
+                 f"the reply was signed off by {ctx.row.reply_approved_by} on {ctx.row.reply_approved_on}",
+                 f"答复已由{ctx.row.reply_approved_by}于{ctx.row.reply_approved_on}签批")
 
     def check_send_reply(self, ctx, data):
         from sqlmodel import select
@@ -387,48 +407,62 @@ class RequestMachine(StateChart):
             review_step.check_reviewed(ctx, decision.outcome, "event")  # a review revised since
         _require(ctx.row.legal_returned_on is None, "event",
                  f"the legal reviewer returned this reply on {ctx.row.legal_returned_on} (法制审核意见 "
-                 "in the history): revise the decision, review or letter draft first")
+                 "in the history): revise the decision, review or letter draft first",
+                 f"法制审核人员已于{ctx.row.legal_returned_on}退回本答复（审核意见见办理记录）：请先修改答复决定、审查或答复书草稿")
         if group in ctx.legal_groups:
             _require(ctx.row.legal_signed_by is not None, "event",
                      f"this agency's {group} replies need the legal reviewer's sign-off (法制审核) "
-                     "before they are sent: legal_signoff")
+                     "before they are sent: legal_signoff",
+                     f"本机关“{group}”类答复送出前须经法制审核")
         if group in ctx.signoff_groups:
             _require(ctx.row.reply_approved_by is not None, "event",
                      f"this agency's {group} replies need the head's sign-off (负责人签批) before "
-                     "they are sent: approve_reply")
+                     "they are sent: approve_reply",
+                     f"本机关“{group}”类答复送出前须经负责人签批")
 
     def check_ask_reasons(self, ctx, data):
         _require(ctx.row.reasons_requested_on is None, "event",
-                 "the applicant is asked for reasons once per request (Art 35)")
+                 "the applicant is asked for reasons once per request (Art 35)",
+                 "同一申请只能要求申请人说明理由一次（第三十五条）")
         _require(bool((data.get("note") or "").strip()), "note",
-                 "say why the number or frequency of requests exceeds a reasonable range (Art 35)")
+                 "say why the number or frequency of requests exceeds a reasonable range (Art 35)",
+                 "请写明申请数量、频次明显超过合理范围的情况（第三十五条）")
 
     def check_receive_reasons(self, ctx, data):
         row = ctx.row
         _require(row.reasons_requested_on is not None, "event",
-                 "the applicant was not asked for reasons (ask_reasons, Art 35)")
+                 "the applicant was not asked for reasons (ask_reasons, Art 35)",
+                 "尚未要求申请人说明理由（第三十五条）")
         _require(row.reasons_answered_on is None, "event",
-                 f"the applicant's reasons were recorded on {row.reasons_answered_on}")
+                 f"the applicant's reasons were recorded on {row.reasons_answered_on}",
+                 f"申请人的理由已于{row.reasons_answered_on}登记")
         _require(isinstance(data.get("reasonable"), bool), "reasonable",
-                 "say whether the reasons given are reasonable (Art 35)")
+                 "say whether the reasons given are reasonable (Art 35)", "请选择理由是否合理（第三十五条）")
 
     def check_defer_reply(self, ctx, data):
         row = ctx.row
         _require(row.reasons_reasonable is True, "event",
-                 "a reply is deferred under Art 35 only after the applicant's reasons were found reasonable")
-        _require(row.deferred_to is None, "event", f"the reply was already deferred to {row.deferred_to}")
+                 "a reply is deferred under Art 35 only after the applicant's reasons were found reasonable",
+                 "申请人的理由经审查合理后，方可依第三十五条延后答复")
+        _require(row.deferred_to is None, "event", f"the reply was already deferred to {row.deferred_to}",
+                 f"答复已延后至{row.deferred_to}")
         due, later = ctx.clock.due_on, _date(data.get("reply_by"))
         _require(due is None or ctx.on <= due, "on",
-                 f"a deferral must be decided before the reply period runs out on {due}")
+                 f"a deferral must be decided before the reply period runs out on {due}",
+                 f"延后答复应在答复期限{due}届满前决定")
         _require(later is not None and (due is None or later > due), "reply_by",
-                 f"a deferral sets a date later than the reply period in force ({due})")
+                 f"a deferral sets a date later than the reply period in force ({due})",
+                 f"延后的答复日期应晚于现行答复期限（{due}）")
         _require(later is not None and later <= ctx.on + dt.timedelta(days=366), "reply_by",
-                 "a reasonable later date is within a year of the deferral (Art 35)")
+                 "a reasonable later date is within a year of the deferral (Art 35)",
+                 "合理的延后日期应在决定延后之日起一年内（第三十五条）")
         _require(bool((data.get("reason") or "").strip()), "reason",
-                 "say why the reply cannot be given within the Art 33 period")
+                 "say why the reply cannot be given within the Art 33 period",
+                 "请写明不能在第三十三条规定期限内答复的理由")
 
     def check_notify_fee(self, ctx, data):
-        _require(ctx.row.fee_notified_on is None, "event", "a fee may be charged once per request")
+        _require(ctx.row.fee_notified_on is None, "event", "a fee may be charged once per request",
+                 "同一申请只能收费一次")
         review_step.compute_fee(ctx, data)  # refuses a method that charges nothing
 
     def check_review_confidentiality(self, ctx, data):
@@ -446,57 +480,73 @@ class RequestMachine(StateChart):
 
     def check_decide(self, ctx, data):
         outcome = data.get("outcome")
-        _require(outcome in OUTCOMES, "outcome", "must be one of the outcome codes of ogi-rules.md")
+        _require(outcome in OUTCOMES, "outcome", "must be one of the outcome codes of ogi-rules.md",
+                 "不是可选的处理结果")
         info = OUTCOMES[outcome]
         if info.needs_reason:
             _require(bool((data.get("reason") or "").strip()), "reason",
-                     f"'{outcome}' needs the reason stated (说明理由)")
+                     f"'{outcome}' needs the reason stated (说明理由)",
+                     f"“{info.label}”须说明理由")
         state = self.current_state_value
         if state == "awaiting_supplement":
             _require(outcome == "other_no_supplement", "outcome",
-                     "while a 补正 is awaited the only decision is other_no_supplement")
+                     "while a 补正 is awaited the only decision is other_no_supplement",
+                     "等待补正期间，只能作出“申请人无正当理由逾期不补正”的处理")
         if outcome == "other_no_supplement":
             _require(state == "awaiting_supplement", "outcome",
-                     "other_no_supplement needs a 补正 that is awaited")
+                     "other_no_supplement needs a 补正 that is awaited", "须在等待补正时作出")
             _require(ctx.row.supplement_served_on is not None, "on",
                      "the 补正 notice's service date is not recorded: the period runs from the "
-                     "applicant's receipt of it (Art 30)")
+                     "applicant's receipt of it (Art 30)",
+                     "尚未登记补正告知书的送达日期：补正期限自申请人收到之日起算（第三十条）")
             deadline = ctx.row.supplement_deadline
             _require(deadline is not None and ctx.on > deadline, "on",
-                     f"the applicant has until {deadline} to supplement")
+                     f"the applicant has until {deadline} to supplement",
+                     f"补正期限至{deadline}届满，届满前不能按逾期不补正处理")
         if state == "awaiting_fee":
             _require(outcome == "other_fee_unpaid", "outcome",
-                     "while a fee is awaited the only decision is other_fee_unpaid")
+                     "while a fee is awaited the only decision is other_fee_unpaid",
+                     "等待缴费期间，只能作出“申请人逾期未缴纳费用”的处理")
         if outcome == "other_fee_unpaid":
-            _require(state == "awaiting_fee", "outcome", "other_fee_unpaid needs a fee that is awaited")
+            _require(state == "awaiting_fee", "outcome", "other_fee_unpaid needs a fee that is awaited",
+                     "须在等待缴费时作出")
             _require(ctx.row.fee_served_on is not None, "on",
                      "the fee notice's service date is not recorded: the 20 working days run "
-                     "from the applicant's receipt of it (国办函〔2020〕109号)")
+                     "from the applicant's receipt of it (国办函〔2020〕109号)",
+                     "尚未登记收费通知书的送达日期：20个工作日自申请人收到之日起算（国办函〔2020〕109号）")
             _require(ctx.fee_deadline is not None, "on",
-                     "the payment deadline cannot be counted: its year's holiday calendar is not loaded")
-            _require(ctx.on > ctx.fee_deadline, "on", f"the applicant has until {ctx.fee_deadline} to pay")
+                     "the payment deadline cannot be counted: its year's holiday calendar is not loaded",
+                     "缴费期限所在年度的放假安排尚未导入，无法计算")
+            _require(ctx.on > ctx.fee_deadline, "on", f"the applicant has until {ctx.fee_deadline} to pay",
+                     f"缴费期限至{ctx.fee_deadline}届满，届满前不能按逾期未缴费处理")
         if outcome == "not_processed_excessive":
             row = ctx.row
             _require(row.reasons_requested_on is not None, "outcome",
-                     "not_processed_excessive needs the applicant asked for reasons first (ask_reasons, Art 35)")
+                     "not_processed_excessive needs the applicant asked for reasons first (ask_reasons, Art 35)",
+                     "须先要求申请人说明理由（第三十五条）")
             if row.reasons_answered_on is not None:
                 _require(row.reasons_reasonable is False, "outcome",
-                         "the applicant's reasons were found reasonable: reply, or defer the reply (Art 35)")
+                         "the applicant's reasons were found reasonable: reply, or defer the reply (Art 35)",
+                         "申请人的理由经审查合理：应予答复，或延后答复（第三十五条）")
             else:
                 _require(row.reasons_served_on is not None, "on",
                          "the reasons notice's service date is not recorded: its period runs from "
-                         "the applicant's receipt of it")
+                         "the applicant's receipt of it",
+                         "尚未登记说明理由告知书的送达日期：期限自申请人收到之日起算")
                 _require(ctx.reasons_deadline is not None and ctx.on > ctx.reasons_deadline, "on",
-                         f"the applicant has until {ctx.reasons_deadline} to give reasons")
+                         f"the applicant has until {ctx.reasons_deadline} to give reasons",
+                         f"说明理由的期限至{ctx.reasons_deadline}届满")
         if data.get("responsible_agency"):
             _require(bool((data.get("responsible_agency_contact") or "").strip()),
                      "responsible_agency_contact",
-                     "name how to reach the responsible agency (address, telephone; Art 36(5))")
+                     "name how to reach the responsible agency (address, telephone; Art 36(5))",
+                     "请写明负责公开的机关的联系方式（地址、电话；第三十六条第（五）项）")
         if outcome == "partially_disclosed":
             ground = data.get("withheld_ground")
             _require(ground in OUTCOMES and OUTCOMES[ground].report_group == "不予公开"
                      and ground != "withheld_administrative_query", "withheld_ground",
-                     "the outcome code (withheld_…, Art 14–16) of the part not disclosed (Art 37)")
+                     "the outcome code (withheld_…, Art 14–16) of the part not disclosed (Art 37)",
+                     "请选择不予公开部分的理由（第十四条至第十六条；第三十七条）")
         review_step.check_reviewed(ctx, outcome)  # 先审查后公开
         if outcome == "partially_disclosed":
             review_step.check_withheld_ground(ctx, data.get("withheld_ground"))
@@ -508,29 +558,37 @@ class RequestMachine(StateChart):
                         and c.id not in overridden):
                     raise RuleViolation("overrides", f"{c.name} objected (consultation {c.id}): "
                                         "disclosing all needs its objection overridden in the public "
-                                        "interest with what and why (Art 32), or withhold its part")
+                                        "interest with what and why (Art 32), or withhold its part",
+                                        f"{c.name}不同意公开（征求意见编号{c.id}）：全部公开须写明因公共利益"
+                                        "决定公开的内容和理由（第三十二条），或对其部分不予公开")
         if overrides:
             _require(outcome in ("disclosed", "partially_disclosed"), "overrides",
-                     "an objection is overridden only by a decision to disclose (Art 32)")
+                     "an objection is overridden only by a decision to disclose (Art 32)",
+                     "只有决定公开时才涉及第三方不同意仍予公开（第三十二条）")
             objecting = {c.id for c in ctx.consultations
                          if c.party == ConsultationParty.third_party and c.opinion == Opinion.objection}
             ids = [o.get("consultation_id") for o in overrides]
-            _require(len(set(ids)) == len(ids), "overrides", "each third party once")
+            _require(len(set(ids)) == len(ids), "overrides", "each third party once",
+                     "每个第三方只写一次")
             for o in overrides:
                 _require(o.get("consultation_id") in objecting, "overrides",
-                         f"{o.get('consultation_id')} is not a third party's consultation that objected")
+                         f"{o.get('consultation_id')} is not a third party's consultation that objected",
+                         f"征求意见编号{o.get('consultation_id')}不是第三方不同意公开的征求意见")
                 _require(bool((o.get("disclosed") or "").strip()), "overrides",
-                         "name what of that third party's information is disclosed (Art 32)")
+                         "name what of that third party's information is disclosed (Art 32)",
+                         "请写明公开该第三方的哪些信息（第三十二条）")
                 _require(bool((o.get("reason") or "").strip()), "overrides",
-                         "give the public-interest reason for disclosing it (Art 32)")
+                         "give the public-interest reason for disclosing it (Art 32)",
+                         "请写明因公共利益决定公开的理由（第三十二条）")
         if data.get("correction") is not None:
             _require(outcome == "other", "correction",
-                     "an Art 41 correction reply is decided with outcome 'other'")
+                     "an Art 41 correction reply is decided with outcome 'other'",
+                     "第四十一条更正答复应选择“其他处理”")
             _require(data["correction"] in CORRECTIONS, "correction",
-                     f"must be one of {', '.join(CORRECTIONS)} (Art 41)")
+                     f"must be one of {', '.join(CORRECTIONS)} (Art 41)", "不是可选的更正答复类型（第四十一条）")
         if outcome == "unavailable_unclear_after_supplement":
             _require(ctx.row.supplement_received_on is not None, "outcome",
-                     "needs a supplement that was received (Art 30)")
+                     "needs a supplement that was received (Art 30)", "须在收到补正材料后作出（第三十条）")
 
 
 # State groups, defined once, here beside the machine.

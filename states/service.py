@@ -79,9 +79,11 @@ class Context:
 
 def _check_date(field_name: str, on: dt.date, today: dt.date, not_before: dt.date | None) -> None:
     if on > today:
-        raise RuleViolation(field_name, f"{on} is in the future (today is {today})")
+        raise RuleViolation(field_name, f"{on} is in the future (today is {today})",
+                            f"{on}晚于今天（{today}）")
     if not_before and on < not_before:
-        raise RuleViolation(field_name, f"{on} is before the previous step on {not_before}")
+        raise RuleViolation(field_name, f"{on} is before the previous step on {not_before}",
+                            f"{on}早于上一步的日期{not_before}")
 
 
 def _next_number(session: Session, year: int, settings: Settings) -> str:
@@ -132,7 +134,8 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
     if received_on < settings.earliest_received_on:
         raise RuleViolation("received_on", f"{received_on} is before {settings.earliest_received_on}, "
                             "when the regulations (国务院令第711号) took effect; an agency migrating "
-                            "older cases sets GONGKAI_EARLIEST_RECEIVED_ON")
+                            "older cases sets GONGKAI_EARLIEST_RECEIVED_ON",
+                            f"{received_on}早于条例（国务院令第711号）施行之日{settings.earliest_received_on}")
     # Before the number is drawn: its counter row stays locked until commit, so the ~0.1 ms of
     # hashing would otherwise queue every other intake behind it.
     signature = similarity.signature(description)
@@ -245,7 +248,7 @@ def set_deadline_flag(session: Session, request_id: int, flag: str | None, actor
     """Mark (or unmark) a request due soon / overdue, with a `flag_deadline` audit event.
     Returns False, changing nothing, when the request already carries that flag."""
     if flag is not None and flag not in DEADLINE_FLAGS:
-        raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none")
+        raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none", "不是可选的期限提醒")
     row = lock_request(session, request_id)
     if row.deadline_flag == flag:
         return False
@@ -265,7 +268,7 @@ def set_deadline_flags(session: Session, changes: list[tuple[Request, str | None
     events, changed = [], []
     for row, flag, data in changes:
         if flag is not None and flag not in DEADLINE_FLAGS:
-            raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none")
+            raise RuleViolation("flag", f"one of {', '.join(DEADLINE_FLAGS)} or none", "不是可选的期限提醒")
         if row.deadline_flag == flag:
             continue
         events.append({"request_id": row.id, "seq": row.audit_seq + 1, "prev_hash": row.audit_head,
@@ -321,7 +324,8 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
         if key in ctx.recorded and ctx.recorded[key] is None and not settings.provisional_calendar_years:
             missing = CalendarYearMissing(calendar.last_year + 1)
             raise RuleViolation("on", f"{missing}; load that year's notice (gongkai calendar "
-                                      "import) or enable provisional years")
+                                      "import) or enable provisional years",
+                                "期限所在年度的放假安排尚未导入：请导入该年度通知")
     row.last_event_on = on
     row.version += 1
     session.add(row)
@@ -347,29 +351,37 @@ def _check_service_fits(session: Session, row: Request, consultations: list[Cons
         if c is not None and c.closed_on is not None:
             if c.opinion == "no_reply":
                 raise RuleViolation("served_on", f"the consultation was closed as lapsed without reply "
-                                    f"on {c.closed_on}: its service date can no longer change")
+                                    f"on {c.closed_on}: its service date can no longer change",
+                                    f"该征求意见已于{c.closed_on}按逾期未答复结束，送达日期不能再更改")
             if served_on > c.closed_on:
-                raise RuleViolation("served_on", f"{served_on} is after the answer recorded on {c.closed_on}")
+                raise RuleViolation("served_on", f"{served_on} is after the answer recorded on {c.closed_on}",
+                                    f"{served_on}晚于已登记的答复日期{c.closed_on}")
     elif period == "supplement":
         if decided == "other_no_supplement":
             raise RuleViolation("served_on", "the request was deemed abandoned for want of the 补正: "
-                                "the notice's service date can no longer change")
+                                "the notice's service date can no longer change",
+                                "该申请已按逾期不补正处理，补正告知书的送达日期不能再更改")
         if row.supplement_received_on and served_on > row.supplement_received_on:
             raise RuleViolation("served_on", f"{served_on} is after the supplement arrived on "
-                                f"{row.supplement_received_on}")
+                                f"{row.supplement_received_on}",
+                                f"{served_on}晚于补正材料的收到日期{row.supplement_received_on}")
     elif period == "fee":
         if decided == "other_fee_unpaid":
             raise RuleViolation("served_on", "the request was closed for the unpaid fee: the "
-                                "notice's service date can no longer change")
+                                "notice's service date can no longer change",
+                                "该申请已按逾期未缴费处理，收费通知书的送达日期不能再更改")
         if row.fee_paid_on and served_on > row.fee_paid_on:
-            raise RuleViolation("served_on", f"{served_on} is after the fee was paid on {row.fee_paid_on}")
+            raise RuleViolation("served_on", f"{served_on} is after the fee was paid on {row.fee_paid_on}",
+                                f"{served_on}晚于缴费日期{row.fee_paid_on}")
     elif period == "reasons":
         if decided == "not_processed_excessive" and row.reasons_answered_on is None:
             raise RuleViolation("served_on", "the request was not processed for want of reasons: "
-                                "the notice's service date can no longer change")
+                                "the notice's service date can no longer change",
+                                "该申请已因未说明理由不予处理，告知书的送达日期不能再更改")
         if row.reasons_answered_on and served_on > row.reasons_answered_on:
             raise RuleViolation("served_on", f"{served_on} is after the reasons arrived on "
-                                f"{row.reasons_answered_on}")
+                                f"{row.reasons_answered_on}",
+                                f"{served_on}晚于收到理由说明的日期{row.reasons_answered_on}")
 
 
 def record_service(session: Session, request_id: int, *, letter_id: int, issued_on: dt.date,
@@ -385,18 +397,21 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
     calendar = calendar or calendar_for(session, settings)
     row = lock_request(session, request_id)
     if method not in list(ServiceMethod):
-        raise RuleViolation("method", f"one of {', '.join(ServiceMethod)}")
+        raise RuleViolation("method", f"one of {', '.join(ServiceMethod)}", "不是可选的送达方式")
     if served_on < issued_on:
-        raise RuleViolation("served_on", f"{served_on} is before the letter was issued on {issued_on}")
+        raise RuleViolation("served_on", f"{served_on} is before the letter was issued on {issued_on}",
+                            f"{served_on}早于文书制发日期{issued_on}")
     _check_date("served_on", served_on, settings.today(), None)
     if method == ServiceMethod.post and not (tracking_number or "").strip():
         raise RuleViolation("tracking_number", "a letter served by post names its tracking "
-                            "(EMS/挂号信) number, the proof of the signed-for date")
+                            "(EMS/挂号信) number, the proof of the signed-for date",
+                            "邮寄送达的，请填写邮件单号（EMS/挂号信），作为签收日期的凭证")
     earlier = session.exec(select(ServiceRecord).where(ServiceRecord.letter_id == letter_id)
                            .order_by(ServiceRecord.id.desc())).first()
     if earlier is not None and not (note or "").strip():
         raise RuleViolation("note", f"the service of this letter was recorded already "
-                            f"({earlier.served_on}); a correction states its reason")
+                            f"({earlier.served_on}); a correction states its reason",
+                            f"该文书已登记送达（{earlier.served_on}）；更正的，请写明更正理由")
     consultations = consultations_of(session, row.id)
     _check_service_fits(session, row, consultations, period, consultation_id, served_on)
     if period == "supplement":
@@ -408,11 +423,12 @@ def record_service(session: Session, request_id: int, *, letter_id: int, issued_
     elif period == "consultation":
         target = next((c for c in consultations if c.id == consultation_id), None)
         if target is None:
-            raise RuleViolation("letter_id", "the consultation this letter asked is not on record")
+            raise RuleViolation("letter_id", "the consultation this letter asked is not on record",
+                                "该文书对应的征求意见未登记")
         target.served_on = served_on
         session.add(target)
     elif period is not None:
-        raise RuleViolation("period", f"one of {', '.join(SERVICE_PERIODS)} or none")
+        raise RuleViolation("period", f"one of {', '.join(SERVICE_PERIODS)} or none", "不是可选的期限类型")
     refresh_deadlines(row, consultations, calendar, settings)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     old_due_on = row.due_on

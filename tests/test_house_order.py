@@ -106,3 +106,18 @@ def test_every_outcome_code_can_be_decided_through_the_api(client, outcome):
     rid, on, fields = _ready_for(client, outcome)
     decided = fire(client, rid, "decide", on, outcome=outcome, **fields)
     assert (decided["state"], decided["decision"]["outcome"]) == ("decided", outcome)
+
+
+ONE_DOOR_RULES = ("states/machine.py", "states/review_step.py", "states/service.py",
+                  "states/attachments.py", "replies/service.py")
+
+
+@pytest.mark.parametrize("path", ONE_DOOR_RULES)
+def test_every_rule_the_one_door_refuses_with_is_also_said_in_chinese(path):
+    """The API answers in English; the pages show staff the same refusal in Chinese, so each
+    rule of the one door carries its Chinese words (RuleViolation's `rule_zh`)."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    bare = [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_require", "RuleViolation")
+            and len(node.args) + len(node.keywords) < (4 if node.func.id == "_require" else 3)]
+    assert bare == []

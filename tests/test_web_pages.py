@@ -557,8 +557,8 @@ def test_a_partial_disclosure_names_each_withheld_part_and_its_ground_on_the_pag
     assert ok.status_code == 303, _error(ok)
     unexplained = _post_action(client, rid, "decide", outcome="partially_disclosed",
                                withheld_ground="withheld_third_party_rights")
-    # The one door's rule, its field named in Chinese (its own words stay as written).
-    assert _error(unexplained).startswith("理由：")
+    # The one door's own rule, in Chinese on the page.
+    assert (unexplained.status_code, _error(unexplained)) == (422, "理由：“部分公开”须说明理由")
     decided = _post_action(client, rid, "decide", outcome="partially_disclosed",
                            withheld_ground="withheld_third_party_rights",
                            reason="报价单属于第三方商业秘密，公开会损害其合法权益")

@@ -14,6 +14,7 @@ from core.db import session_scope, short_reads
 from states import attachments
 from states.errors import DomainError, RuleViolation
 from web import forms
+from web.labels import refusal
 from web.login import check_form, page_user
 from web.request_page import NotVisible, refused_page, visible
 from web.templating import templates
@@ -23,7 +24,6 @@ router = APIRouter(include_in_schema=False)
 # The form fields that carry files, by kind (several files each).
 FILE_FIELDS = {"application": "application_files", "identity": "identity_files",
                "other": "other_files"}
-ATTACHMENT_RULES = {"file": "附件", "kind": "附件类型"}
 
 
 def uploads(form, settings: Settings) -> list[tuple[str, tuple[str, bytes]]]:
@@ -40,20 +40,6 @@ def uploads(form, settings: Settings) -> list[tuple[str, tuple[str, bytes]]]:
                                        f"超过{settings.attachment_max_bytes // 1_048_576}MB")
             out.append((kind, (upload.filename, content)))
     return out
-
-
-def rule_in_chinese(broken: RuleViolation) -> str:
-    """The attachment rules the one door states in English, as the page says them."""
-    rule = broken.rule
-    if rule.startswith("a PDF, JPEG"):
-        rule = "只接受PDF、JPEG、PNG或TIFF文件（按文件内容判断）"
-    elif rule == "the file is empty":
-        rule = "文件是空的"
-    elif rule.startswith("larger than"):
-        rule = "文件过大"
-    elif rule.startswith("a request holds at most"):
-        rule = "本申请的附件已达上限"
-    return f"{ATTACHMENT_RULES.get(broken.field, broken.field)}：{rule}"
 
 
 @router.post("/requests/{request_id}/attachments", response_class=HTMLResponse)
@@ -84,7 +70,7 @@ def _attach(http: HttpRequest, request_id: str, form):
             return refused_page(http, user, request_id, str(problem), "attachments", form, 422)
         except RuleViolation as broken:
             session.rollback()
-            return refused_page(http, user, request_id, rule_in_chinese(broken), "attachments", form, 422)
+            return refused_page(http, user, request_id, refusal(broken), "attachments", form, 422)
         except DomainError as other:
             session.rollback()
             return refused_page(http, user, request_id, str(other), "attachments", form, 422)

@@ -16,8 +16,8 @@ from states.errors import DomainError, RuleViolation
 from states.inputs import RequestCreate
 from web import forms
 from web.event_forms import validated
-from web.attachments import ATTACHMENT_RULES, rule_in_chinese, uploads
-from web.labels import FIELDS
+from web.attachments import uploads
+from web.labels import FIELDS, refusal
 from web.login import check_form, page_user
 from web.templating import templates
 
@@ -89,9 +89,7 @@ def _receive(http: HttpRequest, form):
             return _form_page(http, session, user, values=values, error=str(problem), status=422)
         except RuleViolation as broken:
             session.rollback()
-            message = (rule_in_chinese(broken) if broken.field in ATTACHMENT_RULES
-                       else f"{FIELDS.get(broken.field, broken.field)}：{broken.rule}")
-            return _form_page(http, session, user, values=values, error=message, status=422)
+            return _form_page(http, session, user, values=values, error=refusal(broken), status=422)
         except (DomainError, AccessError) as other:
             session.rollback()
             return _form_page(http, session, user, values=values, error=str(other),

@@ -77,7 +77,7 @@ FACT_LABELS = {
     "title": "文书", "decided_on": "决定日期", "supplement_deadline": "补正期限",
     "lapses_on": "期限届满日", "flag": "提醒", "served_on": "送达日期", "tracking_number": "邮件单号",
     "extension_days": "延长工作日数", "filename": "文件名", "content_type": "文件类型",
-    "attachment_id": "附件编号",
+    "attachment_id": "附件编号", "file": "附件", "kind": "类型",
 }
 
 FIELDS_SERVICE = {"method": "送达方式", "served_on": "送达日期", "tracking_number": "邮件单号"}
@@ -122,3 +122,15 @@ def verify_reason(reason: str | None) -> str:
         if found:
             return chinese.format(*found.groups())
     return reason or ""
+
+
+def field_label(name: str) -> str:
+    """A field's Chinese name; a part of a list (redactions.0.part) by its list's name."""
+    return (FIELDS.get(name) or DRAFT_LABELS.get(name) or FACT_LABELS.get(name)
+            or FIELDS.get(name.split(".", 1)[0]) or name)
+
+
+def refusal(broken) -> str:
+    """A rule the one door refused, as the page says it: the field, then the rule in Chinese
+    where the rule has its Chinese words (the API answers in English)."""
+    return f"{field_label(broken.field)}：{broken.rule_zh or broken.rule}"

@@ -30,7 +30,8 @@ from states.inputs import EVENT_BODIES, DraftBody, ServiceBody
 from states.models import Request
 from web import forms
 from web.event_forms import FormField, form_fields, read_form, validated
-from web.labels import CHOICES, DRAFT_LABELS, EVENTS, FACT_LABELS, FIELDS, FIELDS_SERVICE
+from web.labels import (CHOICES, DRAFT_LABELS, EVENTS, FACT_LABELS, FIELDS, FIELDS_SERVICE,
+                        refusal)
 from web.login import check_form, page_user
 from web.templating import templates
 
@@ -198,8 +199,7 @@ def _fire(http: HttpRequest, request_id: str, event: str, form):
                             event, form, 409)
         except RuleViolation as broken:
             session.rollback()
-            label = FIELDS.get(broken.field, broken.field)
-            return refused_page(http, user, request_id, f"{label}：{broken.rule}", event, form, 422)
+            return refused_page(http, user, request_id, refusal(broken), event, form, 422)
         except DomainError as other:
             session.rollback()
             return refused_page(http, user, request_id, str(other), event, form, 422)
@@ -302,7 +302,7 @@ def _serve(http: HttpRequest, request_id: str, letter_id: str, form):
 
 def _message(problem: Exception) -> str:
     if isinstance(problem, RuleViolation):
-        return f"{FIELDS.get(problem.field, DRAFT_LABELS.get(problem.field, problem.field))}：{problem.rule}"
+        return refusal(problem)
     if isinstance(problem, ConcurrentChange):
         return "草稿已被他人修改（页面已过期），请刷新后重新编辑。"
     return str(problem)
