@@ -78,6 +78,12 @@ FACT_LABELS = {
     "lapses_on": "期限届满日", "flag": "提醒", "served_on": "送达日期", "tracking_number": "邮件单号",
     "extension_days": "延长工作日数", "filename": "文件名", "content_type": "文件类型",
     "attachment_id": "附件编号", "file": "附件", "kind": "类型",
+    "requested_by": "提出人", "requested_on": "提出日期", "extension_lapsed": "延期申请失效",
+    "previous": "原值", "previous_assignee": "原承办人", "previous_department": "原承办部门",
+    "reply_approval_withdrawn": "签批失效", "legal_signoff_withdrawn": "法制审核失效",
+    "old_due_on": "原答复期限", "why": "原因", "by": "经办", "extended_on": "延期日期",
+    "reviewed_on": "审查日期", "reviewer": "审查人", "period": "期限类型", "fee_deadline": "缴费期限",
+    "unit_id": "承办科室", "amount_yuan": "金额（元）", "units": "计费数量", "reasons_deadline": "说明理由期限",
 }
 
 FIELDS_SERVICE = {"method": "送达方式", "served_on": "送达日期", "tracking_number": "邮件单号"}
