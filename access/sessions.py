@@ -129,4 +129,7 @@ def logout(session: Session, secret: str) -> None:
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and secrets.compare_digest(expected, given)
+    # Compared as bytes: compare_digest refuses non-ASCII str (a typed "é" was a 500).
+    if not (isinstance(expected, str) and isinstance(given, str) and expected and given):
+        return False
+    return secrets.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))

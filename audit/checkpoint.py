@@ -307,21 +307,32 @@ def against(engine: Engine, head: SignedHead, trusted_key: str | None = None,
 
 
 
-def request_anchor(conn: Connection, request_id: int, events: list) -> dict | None:
+def request_anchor(conn: Connection, request_id: int, events: list, *,
+                   trusted_key: str | None = None, outside: SignedHead | None = None) -> dict | None:
     """What the latest signed checkpoint proves of one request's history (as a legal reviewer's
     page shows it): its number and time, the last event of the request it covers, and whether
-    that event's hash still leads to the signed root. None before any checkpoint."""
-    head = latest(conn)
-    if head is None:
-        return None
+    that event's hash still leads to the signed root. The checkpoint is the newer of the
+    database's and `outside` (the latest file written outside the database), its signature
+    checked under `trusted_key` (the deployment's own public key) when given: a checkpoint
+    re-signed with another key, or rows removed from the database, do not pass. None before
+    any checkpoint."""
     try:
-        fields = head.check()
-    except CheckpointError as bad:
-        return {"number": head.fields.get("number"), "signed_at": head.fields.get("signed_at"),
-                "covered_seq": None, "proven": False, "problem": str(bad)}
-    proof = inclusion(conn, request_id, fields["tree_size"])
+        head = latest(conn)
+        if outside is not None and (head is None or outside.fields["number"] > head.fields["number"]):
+            head = outside
+        if head is None:
+            return None
+        fields = head.check(trusted_key)
+    except (CheckpointError, ValueError, KeyError, TypeError) as bad:
+        return {"number": None, "signed_at": None, "covered_seq": None, "proven": False,
+                "problem": str(bad) or type(bad).__name__}
     out = {"number": fields["number"], "signed_at": fields["signed_at"],
            "tree_size": fields["tree_size"], "covered_seq": None, "proven": False, "problem": None}
+    if outside is not None and outside.fields.get("number") == fields["number"] \
+            and outside.statement != head.statement:
+        out["problem"] = "the checkpoint in the database differs from its file"
+        return out
+    proof = inclusion(conn, request_id, fields["tree_size"])
     if proof is None:
         return out  # the request is newer than the checkpoint
     event = next((e for e in events if e.seq == proof.seq), None)
@@ -329,8 +340,12 @@ def request_anchor(conn: Connection, request_id: int, events: list) -> dict | No
     if event is None:
         out["problem"] = f"event {proof.seq} the checkpoint covers is missing"
         return out
-    root = root_from_inclusion(proof.leaf_index, proof.tree_size, leaf_hash(bytes.fromhex(event.hash)),
-                               [bytes.fromhex(p) for p in proof.path])
+    try:
+        root = root_from_inclusion(proof.leaf_index, proof.tree_size,
+                                   leaf_hash(bytes.fromhex(event.hash)),
+                                   [bytes.fromhex(p) for p in proof.path])
+    except ValueError:  # a hash that is not hex: written by hand
+        root = None
     out["proven"] = root is not None and root.hex() == fields["root"]
     if not out["proven"]:
         out["problem"] = f"event {proof.seq} no longer leads to the signed root"

@@ -165,6 +165,16 @@ def short_reads(engine: Engine) -> Engine:
     return engine.execution_options(**options)
 
 
+def snapshot_reads(engine: Engine) -> Engine:
+    """The engine for a read whose statements must agree with one another (a request's row and
+    its history, checked against each other): on PostgreSQL REPEATABLE READ, one snapshot for
+    the transaction; on SQLite a deferred transaction on WAL is one already."""
+    options: dict = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    return engine.execution_options(**options)
+
+
 def read_only(engine: Engine) -> Connection:
     """A connection for a long read that sees one snapshot and blocks no writer (SQLite: a
     deferred transaction on WAL; PostgreSQL: REPEATABLE READ). Begin it with any statement."""

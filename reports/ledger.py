@@ -11,11 +11,10 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from core.config import Settings
-from reports.live import due_soon_limit
+from reports.live import CLOCKED_SQL, due_soon_limit
 from reports.request_view import request_view
 from states.calendar_years import calendar_for
 from states.ledger import consultations_by_request
-from states.machine import CLOCKED_STATES
 from states.models import Request
 
 PAGE_SIZE = 50
@@ -69,7 +68,7 @@ def search(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | Non
     if q.state:
         conditions.append(Request.state == q.state)
     if q.due:
-        clocked = Request.state.in_(CLOCKED_STATES)
+        clocked = CLOCKED_SQL  # literal, so the planners use the partial due-date indexes
         if q.due == "overdue":
             conditions.append(and_(clocked, Request.due_on < today))
         else:
@@ -123,12 +122,22 @@ def to_xlsx(rows, *, title: str) -> bytes:
     import io
 
     from openpyxl import Workbook  # only an export needs it (memory of the idle service)
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(list(EXPORT_COLUMNS))
+
+    def cell(value):
+        # What applicants and staff typed stays text: "=HYPERLINK(…)" as a name is not a formula.
+        if not isinstance(value, str):
+            return value
+        text = WriteOnlyCell(sheet, value)
+        text.data_type = "s"
+        return text
+
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -28,6 +28,18 @@ _SIGNATURES = ((b"%PDF-", "application/pdf", ".pdf"), (b"\xff\xd8\xff", "image/j
                (b"MM\x00*", "image/tiff", ".tif"))
 
 
+def _data(ev) -> dict:
+    try:
+        data = json.loads(ev.data)
+    except (TypeError, ValueError):
+        return {}  # a history edited by hand: the file then matches nothing and is refused
+    return data if isinstance(data, dict) else {}
+
+
+_SAME_KIND = {".pdf": (".pdf",), ".jpg": (".jpg", ".jpeg"), ".png": (".png",),
+              ".tif": (".tif", ".tiff")}
+
+
 class AttachmentAltered(Exception):
     """The stored bytes no longer match the SHA-256 recorded when the file was received."""
 
@@ -80,6 +92,16 @@ def add(session: Session, request_id: int, *, kind: str, filename: str, content:
     return attachment
 
 
+def download_name(found: Attachment) -> str:
+    """The name a download is saved under: the received name, with the extension of what the
+    file is (a PDF named "x.html" is saved as "x.pdf")."""
+    ext = next(e for _, kind, e in _SIGNATURES if kind == found.content_type)
+    if found.filename.lower().endswith(_SAME_KIND[ext]):
+        return found.filename
+    stem = found.filename.rsplit(".", 1)[0] if "." in found.filename else found.filename
+    return f"{stem}{ext}"
+
+
 def attachments_of(session: Session, request_id: int) -> list:
     """The request's files, oldest first, without their bytes."""
     return list(session.exec(
@@ -94,8 +116,9 @@ def read(session: Session, request_id: int, attachment_id: int) -> Attachment | 
     found = session.get(Attachment, attachment_id)
     if found is None or found.request_id != request_id:
         return None
-    recorded = [json.loads(ev.data).get("sha256") for ev in audit.history(session, request_id)
-                if ev.event == "attach_file" and json.loads(ev.data).get("attachment_id") == found.id]
+    recorded = [data.get("sha256") for data in (_data(ev) for ev in audit.history(session, request_id)
+                                                 if ev.event == "attach_file")
+                if data.get("attachment_id") == found.id]
     actual = hashlib.sha256(found.content).hexdigest()
     if recorded != [actual] or found.sha256 != actual:
         raise AttachmentAltered(attachment_id)

@@ -171,7 +171,7 @@ def test_pages_need_a_login_and_forms_need_the_sessions_csrf_token(client):
     response = client.post("/login", data={"username": "li.na\x00", "password": "nope"})
     assert (response.status_code, _error(response)) == (422, "用户名：不能含有控制字符")
     # After the login only a path of this site: never another host.
-    for target, lands in (("//evil.example/x", "/ledger"), ("https://evil.example/", "/ledger"),
+    for target, lands in (("//evil.example/x", "/"), ("https://evil.example/", "/"),
                           ("/ledger?due=overdue", "/ledger?due=overdue")):
         response = client.post("/login", data={"username": "li.na", "password": PASSWORD,
                                                "next": target}, follow_redirects=False)
@@ -626,3 +626,69 @@ def test_hostile_paths_and_forms_of_the_pages_get_a_page_never_a_500(client):
     # Nothing of it reached the request: still as received, one event.
     authenticate(client, "reader.four", "legal")
     assert client.get(f"/api/v1/requests/{rid}").json()["version"] == int(version)
+
+
+def test_an_admin_manages_accounts_and_does_not_read_requests_through_the_pages(client):
+    made = _seed(client)
+    make_user(client.app.state.engine, "root.admin", "admin", password=PASSWORD)
+    _login(client, "root.admin")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/docs"
+    rid = made["overdue"]["id"]
+    for path in (f"/requests/{rid}", "/ledger", "/ledger.xlsx", "/dashboard",
+                 f"/requests/{rid}/draft/preview", "/requests/new"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "李明" not in response.text
+
+
+def test_forged_tokens_and_files_in_text_fields_are_refused_not_a_500(client):
+    made = _seed(client)
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    response = client.post("/login", files={"username": ("u.txt", b"li.na"), "password": (None, "x")})
+    assert response.status_code == 422
+    _login(client)
+    rid = made["overdue"]["id"]
+    for path in ("/logout", f"/requests/{rid}/events/register", f"/requests/{rid}/draft"):
+        assert client.post(path, data={"csrf_token": "é", "on": "2026-12-31"}).status_code == 403
+    csrf, _ = _csrf(client.get(f"/requests/{rid}").text)
+    response = client.post(f"/requests/{rid}/letters/1/service",
+                           data={"csrf_token": csrf}, files={"served_on": ("d.txt", b"2026-12-31")})
+    assert response.status_code == 422
+
+
+def test_what_applicants_typed_stays_text_in_the_excel_export(client):
+    import io
+
+    from openpyxl import load_workbook
+    authenticate(client, "seed.staff")
+    new_request(client, received_on="2026-12-01",
+                applicant={"name": '=HYPERLINK("http://evil.example","点我")', "kind": "natural_person",
+                           "phone": "13900139000"})
+    client.headers.pop("Authorization")
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    sheet = load_workbook(io.BytesIO(client.get("/ledger.xlsx").content)).active
+    cell = sheet.cell(row=2, column=4)
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://evil.example","点我")', "s")
+
+
+def test_a_checkpoint_re_signed_with_another_key_is_not_shown_as_proof(client, settings):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit import checkpoint as cp
+    from workflows.checkpoints import take_checkpoint
+    engine = client.app.state.engine
+    made = _seed(client)
+    take_checkpoint(engine, settings)
+    authenticate(client, "seed.staff")
+    fire(client, made["overdue"]["id"], "register", "2026-12-31")
+    # Someone with the database but not the key: the checkpoint rows replaced by their own.
+    from tests.test_audit_checkpoints import _tamper
+    _tamper(engine, engine.dialect.name, ("DELETE FROM audit_checkpoint", {}),
+            tables=("audit_checkpoint",))
+    cp.take(engine, Ed25519PrivateKey.generate())
+    client.headers.pop("Authorization")
+    make_user(engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    page = client.get(f"/requests/{made['overdue']['id']}").text
+    assert "✗ 签名检查点不成立</strong>：第1号检查点不是用本系统的签名密钥签的。" in page

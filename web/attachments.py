@@ -15,7 +15,7 @@ from states import attachments
 from states.errors import DomainError, RuleViolation
 from web import forms
 from web.labels import refusal
-from web.login import check_form, page_user
+from web.login import check_form, logged_in, page_user
 from web.request_page import NotVisible, refused_page, visible
 from web.templating import templates
 
@@ -44,6 +44,7 @@ def uploads(form, settings: Settings) -> list[tuple[str, tuple[str, bytes]]]:
 
 @router.post("/requests/{request_id}/attachments", response_class=HTMLResponse)
 async def post_attachments(http: HttpRequest, request_id: str):
+    await run_in_threadpool(logged_in, http)  # before reading up to 32 MiB of files
     form = await http.form()
     return await run_in_threadpool(_attach, http, request_id, form)
 
@@ -93,5 +94,6 @@ def download(http: HttpRequest, request_id: str, attachment_id: str):
         if found is None:
             raise NotVisible()
         return Response(found.content, media_type=found.content_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
-            "X-Content-SHA256": found.sha256})
+            "Content-Disposition":
+                f"attachment; filename*=UTF-8''{quote(attachments.download_name(found))}",
+            "X-Content-SHA256": found.sha256, "X-Content-Type-Options": "nosniff"})

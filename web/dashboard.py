@@ -28,7 +28,9 @@ class MayNotSupervise(Exception):
 
 
 def _supervising(user) -> None:
-    if not (user.may("reports.read") or user.may("supervision.read")):
+    # It lists requests and their applicants: the requests.read of the 台账, and a role that
+    # watches them (the head, the legal reviewer); an admin manages accounts, not requests.
+    if not (user.may("requests.read") and (user.may("reports.read") or user.may("supervision.read"))):
         raise MayNotSupervise()
 
 

@@ -143,6 +143,8 @@ def _rule(error: dict) -> str:
         return "项数不符合要求"
     if kind in ("int_parsing", "int_type"):
         return "应为整数"
+    if kind in ("value_error", "string_pattern_mismatch"):
+        return "格式不正确"
     return f"不符合要求（{error.get('msg', kind)}）"
 
 

@@ -17,7 +17,8 @@ class FieldError(ValueError):
 
 def text(values, field: str, label: str, *, max_length: int = 200) -> str | None:
     """One line of text, or None when left empty."""
-    value = (values.get(field) or "").strip()
+    raw = values.get(field)
+    value = raw.strip() if isinstance(raw, str) else ""  # a file posted here is no text
     if not value:
         return None
     if CONTROL.search(value):

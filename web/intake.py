@@ -18,7 +18,7 @@ from web import forms
 from web.event_forms import validated
 from web.attachments import uploads
 from web.labels import FIELDS, refusal
-from web.login import check_form, page_user
+from web.login import check_form, logged_in, page_user
 from web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -58,6 +58,7 @@ def new_request_page(http: HttpRequest):
 
 @router.post("/requests/new", response_class=HTMLResponse)
 async def new_request_post(http: HttpRequest):
+    await run_in_threadpool(logged_in, http)  # before reading up to 32 MiB of scans
     form = await http.form()
     return await run_in_threadpool(_receive, http, form)
 
@@ -90,10 +91,13 @@ def _receive(http: HttpRequest, form):
         except RuleViolation as broken:
             session.rollback()
             return _form_page(http, session, user, values=values, error=refusal(broken), status=422)
-        except (DomainError, AccessError) as other:
+        except AccessError as other:  # the agency or unit named: not one this officer serves
             session.rollback()
-            return _form_page(http, session, user, values=values, error=str(other),
-                              status=getattr(other, "status", 422))
+            return _form_page(http, session, user, values=values, status=getattr(other, "status", 422),
+                              error="机关或承办科室：不存在、已停用或不在您的办理范围内")
+        except DomainError as other:
+            session.rollback()
+            return _form_page(http, session, user, values=values, error=str(other), status=422)
     log.info("request_received", request_number=row.number, actor=user.actor, via="web")
     return RedirectResponse(f"/requests/{row.id}", status_code=303)
 

@@ -77,13 +77,21 @@ FACT_LABELS = {
     "title": "文书", "decided_on": "决定日期", "supplement_deadline": "补正期限",
     "lapses_on": "期限届满日", "flag": "提醒", "served_on": "送达日期", "tracking_number": "邮件单号",
     "extension_days": "延长工作日数", "filename": "文件名", "content_type": "文件类型",
-    "attachment_id": "附件编号", "file": "附件", "kind": "类型",
+    "attachment_id": "附件编号", "file": "附件", "kind": "类型", "unreadable": "无法读取的记录内容",
     "requested_by": "提出人", "requested_on": "提出日期", "extension_lapsed": "延期申请失效",
     "previous": "原值", "previous_assignee": "原承办人", "previous_department": "原承办部门",
     "reply_approval_withdrawn": "签批失效", "legal_signoff_withdrawn": "法制审核失效",
     "old_due_on": "原答复期限", "why": "原因", "by": "经办", "extended_on": "延期日期",
     "reviewed_on": "审查日期", "reviewer": "审查人", "period": "期限类型", "fee_deadline": "缴费期限",
     "unit_id": "承办科室", "amount_yuan": "金额（元）", "units": "计费数量", "reasons_deadline": "说明理由期限",
+}
+
+# Codes an event's data holds, as the timeline names them.
+VALUE_LABELS = {
+    "period": {"supplement": "补正", "consultation": "征求意见", "fee": "缴费", "reasons": "说明理由"},
+    "flag": {"overdue": "已超期", "due_soon": "即将到期"},
+    "previous": {"overdue": "已超期", "due_soon": "即将到期"},
+    "kind": {"application": "申请书（扫描件）", "identity": "身份证明（复印件）", "other": "其他材料"},
 }
 
 FIELDS_SERVICE = {"method": "送达方式", "served_on": "送达日期", "tracking_number": "邮件单号"}
@@ -119,6 +127,11 @@ _VERIFY_REASONS = (
     (re.compile(r"event (\d+) no longer leads to the signed root"),
      "第{0}条记录已推不出签名时的默克尔树根：签名后有记录被改动"),
     (re.compile(r"event (\d+) the checkpoint covers is missing"), "检查点覆盖的第{0}条记录已被删除"),
+    (re.compile(r"the checkpoint in the database differs from its file"),
+     "数据库中的检查点与写在数据库之外的检查点文件不一致"),
+    (re.compile(r"checkpoint #(\d+): the signature does not hold"), "第{0}号检查点的签名不成立"),
+    (re.compile(r"checkpoint #(\d+) is signed by key .*, not by the trusted key .*"),
+     "第{0}号检查点不是用本系统的签名密钥签的"),
 )
 
 

@@ -22,15 +22,36 @@ class FormRefused(Exception):
     """A form post without the session's CSRF token."""
 
 
+class NotPermitted(Exception):
+    """The officer's role may not see or do this (the same permissions as the API's)."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def need(user: Principal, permission: str, message: str = "您的角色不能查看本页。") -> None:
+    if not user.may(permission):
+        raise NotPermitted(message)
+
+
 def page_user(http: HttpRequest, session: Session) -> Principal:
     """The logged-in officer, or LoginRequired (the login page then returns them here)."""
     cookie = http.cookies.get(COOKIE)
     found = resolve_session(session, cookie) if cookie else None
     if found is None:
-        target = http.url.path + (f"?{http.url.query}" if http.url.query else "")
+        # After logging in, back to the page (a lapsed session's form post: to the 台账).
+        target = (http.url.path + (f"?{http.url.query}" if http.url.query else "")
+                  if http.method == "GET" else "/ledger")
         raise LoginRequired(target)
     user, web = found
     return principal(session, user, "session", web.csrf_token)
+
+
+def logged_in(http: HttpRequest) -> None:
+    """LoginRequired unless a session is live (checked in a read of its own)."""
+    from core.db import session_scope, short_reads
+    with session_scope(short_reads(http.app.state.engine)) as session:
+        page_user(http, session)
 
 
 def check_form(user: Principal, given: str | None) -> None:
@@ -42,4 +63,4 @@ def safe_next(value: str | None) -> str:
     """Where to go after logging in: only a path of this site (never //host or a scheme)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/ledger"
+    return "/"

@@ -16,8 +16,9 @@ from access.agencies import list_agencies
 from core.db import session_scope, short_reads
 from reports.ledger import MAX_PAGE, LedgerQuery, export_rows, search, to_xlsx
 from web import forms
-from web.labels import APPLICANT_KINDS, CHANNELS, CHOICES, DUE_FILTERS, STAGES
-from web.login import FormRefused, LoginRequired, check_form, page_user, safe_next
+from states.errors import RuleViolation
+from web.labels import APPLICANT_KINDS, CHANNELS, CHOICES, DUE_FILTERS, STAGES, refusal
+from web.login import FormRefused, LoginRequired, NotPermitted, check_form, need, page_user, safe_next
 from web.attachments import router as attachments_router
 from web.dashboard import MayNotSupervise, router as dashboard_router
 from web.intake import MayNotReceive, router as intake_router
@@ -55,6 +56,11 @@ def install(app: FastAPI) -> None:
         return templates.TemplateResponse(http, "message.html", {
             "title": "无权查看", "message": "督办和年度报告页面供负责人、法制审核人员查看。"}, status_code=403)
 
+    @app.exception_handler(NotPermitted)
+    async def not_permitted(http: HttpRequest, exc: NotPermitted):
+        return templates.TemplateResponse(http, "message.html", {
+            "title": "无权操作", "message": exc.message}, status_code=403)
+
     @app.exception_handler(FormRefused)
     async def refused(http: HttpRequest, exc: FormRefused):
         return templates.TemplateResponse(http, "message.html", {
@@ -71,10 +77,11 @@ def _engine(http: HttpRequest, *, writes: bool = False):
 def home(http: HttpRequest):
     with session_scope(_engine(http)) as session:
         try:
-            page_user(http, session)
+            user = page_user(http, session)
         except LoginRequired:
             return RedirectResponse("/login", status_code=303)
-    return RedirectResponse("/ledger", status_code=303)
+    # An admin manages accounts and agencies (the API and the command line), not requests.
+    return RedirectResponse("/ledger" if user.may("requests.read") else "/docs", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -165,6 +172,7 @@ def ledger(http: HttpRequest):
     settings = http.app.state.settings
     with session_scope(_engine(http)) as session:
         user = page_user(http, session)
+        need(user, "requests.read")
         agencies = [a for a in list_agencies(session) if user.sees_agency(a.id)]
         codes = {a.code: a.id for a in agencies}
         error, page = None, None
@@ -172,6 +180,8 @@ def ledger(http: HttpRequest):
             page = search(session, _ledger_query(params, codes), settings=settings, **_scope(user))
         except forms.FieldError as problem:
             error = problem
+        except RuleViolation as broken:  # a calendar year the due-soon window reaches is missing
+            error = refusal(broken)
         context = {"user": user, "agencies": agencies, "params": params, "error": error,
                    "page": page, "today": settings.today(), "due_soon_days": settings.due_soon_days,
                    "export": "/ledger.xlsx?" + urlencode(
@@ -188,12 +198,16 @@ def ledger_export(http: HttpRequest):
     settings = http.app.state.settings
     with session_scope(_engine(http)) as session:
         user = page_user(http, session)
+        need(user, "requests.read")
         codes = {a.code: a.id for a in list_agencies(session) if user.sees_agency(a.id)}
         try:
             query = _ledger_query(http.query_params, codes)
         except forms.FieldError as problem:
             return templates.TemplateResponse(http, "message.html", {
                 "title": "无法导出", "message": str(problem), "user": user}, status_code=422)
+        except RuleViolation as broken:
+            return templates.TemplateResponse(http, "message.html", {
+                "title": "无法导出", "message": refusal(broken), "user": user}, status_code=422)
         labels = {"channel": CHANNELS, "applicant_kind": APPLICANT_KINDS, "state": STAGES,
                   "outcome": CHOICES["outcome"]}
         content = to_xlsx(export_rows(session, query, settings=settings, labels=labels,

@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 import audit
+from audit import checkpoint, signing
 from audit.checkpoint import request_anchor
 from access import users
 from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
-from core.db import session_scope, short_reads
+from core.db import session_scope, short_reads, snapshot_reads
 from core.logging import get_logger
 from fastapi.responses import JSONResponse
 
@@ -31,8 +32,8 @@ from states.models import Request
 from web import forms
 from web.event_forms import FormField, form_fields, read_form, validated
 from web.labels import (CHOICES, DRAFT_LABELS, EVENTS, FACT_LABELS, FIELDS, FIELDS_SERVICE,
-                        refusal)
-from web.login import check_form, page_user
+                        VALUE_LABELS, refusal)
+from web.login import check_form, need, page_user
 from web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -45,7 +46,9 @@ class NotVisible(Exception):
 
 def visible(session, user: Principal, request_id: str) -> Request:
     """The request of a path's id, if this officer may see it."""
-    ok = request_id.isascii() and request_id.isdigit() and 1 <= int(request_id) <= 2_147_483_647
+    need(user, "requests.read")
+    ok = (request_id.isascii() and request_id.isdigit() and len(request_id) <= 10
+          and 1 <= int(request_id) <= 2_147_483_647)
     row = session.get(Request, int(request_id)) if ok else None
     if row is None or not user.sees(row.agency_id, row.unit_id):
         raise NotVisible()
@@ -69,34 +72,71 @@ def _actions(view: dict, user: Principal, today) -> list[tuple[str, str, list[Fo
 _UNREAD = {"expected_version", "html", "format", "template", "letter_id", "kind", "agency_id"}
 
 
-def _fact(key: str, value) -> tuple[str, str]:
+def _fact(key: str, value, event: str = "") -> tuple[str, str]:
     label = FIELDS.get(key) or DRAFT_LABELS.get(key) or FACT_LABELS.get(key, key)
-    if isinstance(value, str) and key in CHOICES:
+    if event == "record_service" and key == "method":
+        label, value = "送达方式", CHOICES["service_method"].get(value, value)
+    elif isinstance(value, str) and key in VALUE_LABELS:
+        value = VALUE_LABELS[key].get(value, value)
+    elif isinstance(value, str) and key in CHOICES:
         value = CHOICES[key].get(value) or CHOICES["service_method"].get(value, value)
+    elif key == "redactions" and isinstance(value, list):
+        grounds = {**CHOICES["withheld_ground"], **CHOICES["ground"]}
+        value = "；".join(f"{r.get('part')}（{grounds.get(r.get('ground'), r.get('ground'))}）"
+                         for r in value if isinstance(r, dict))
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return label, text if len(text) <= 300 else text[:300] + "…"
 
 
+def _trust(settings) -> dict:
+    """What a checkpoint on the page is checked against: the deployment's own public key, and
+    the latest checkpoint file written outside the database (either may be absent)."""
+    out: dict = {}
+    try:
+        if settings.signing_key_path.exists():
+            out["trusted_key"] = signing.public_hex(
+                signing.load_or_create(settings.signing_key_path, create=False)[0])
+        written = checkpoint.latest_file(settings.checkpoints_path)
+        if written is not None:
+            out["outside"] = checkpoint.SignedHead.read(written)
+    except (signing.SigningKeyError, checkpoint.CheckpointError, OSError):
+        pass  # the page then checks what the database holds, as before any file existed
+    return out
+
+
 def _local(moment, zone) -> str:
-    """A stored UTC time as the officer's clock shows it."""
-    moment = dt.datetime.fromisoformat(str(moment))
+    """A stored UTC time as the officer's clock shows it (as stored, if it is not a time)."""
+    try:
+        moment = dt.datetime.fromisoformat(str(moment))
+    except ValueError:
+        return str(moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _data(ev) -> dict:
+    """An event's data; whatever else it holds (a tampered row) is shown as unreadable."""
+    try:
+        data = json.loads(ev.data)
+    except (TypeError, ValueError):
+        return {"unreadable": str(ev.data)[:300]}
+    return data if isinstance(data, dict) else {"unreadable": str(ev.data)[:300]}
+
+
 def _timeline(events, zone) -> list[dict]:
     out = []
     for ev in events:
-        data = json.loads(ev.data)
+        data = _data(ev)
         out.append({"seq": ev.seq, "recorded_at": _local(ev.recorded_at, zone),
                     "on": ev.on, "actor": ev.actor,
                     "event": EVENTS.get(ev.event, ev.event), "code": ev.event,
                     "from_state": ev.from_state, "to_state": ev.to_state, "hash": ev.hash,
                     "letter_id": data.get("letter_id") if ev.event == "issue_letter" else None,
                     "attachment_id": data.get("attachment_id") if ev.event == "attach_file" else None,
-                    "facts": [_fact(k, v) for k, v in data.items()
-                              if k not in _UNREAD and v not in (None, "", [])]})
+                    "facts": [_fact(k, v, ev.event) for k, v in data.items()
+                              if (k not in _UNREAD or (k == "kind" and ev.event == "attach_file"))
+                              and v not in (None, "", [])]})
     return out
 
 
@@ -107,7 +147,7 @@ def _page(http: HttpRequest, session, user: Principal, row: Request, *, error=No
     events = audit.history(session, row.id)
     verdict = audit.verify(session, row.id, expected_head=(row.audit_seq, row.audit_head),
                            events=events)
-    anchor = request_anchor(session.connection(), row.id, events)
+    anchor = request_anchor(session.connection(), row.id, events, **_trust(settings))
     zone = ZoneInfo(settings.timezone)
     if anchor and anchor.get("signed_at"):
         anchor["signed_at"] = _local(anchor["signed_at"], zone)
@@ -150,14 +190,16 @@ def _draft(session, row: Request, posted) -> dict | None:
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_page(http: HttpRequest, request_id: str):
-    with session_scope(short_reads(http.app.state.engine)) as session:
+    # One snapshot: the row's chain head and the history checked against it (on PostgreSQL a
+    # commit between the two statements read a sound chain as tampered).
+    with session_scope(snapshot_reads(http.app.state.engine)) as session:
         user = page_user(http, session)
         return _page(http, session, user, visible(session, user, request_id))
 
 
 @router.post("/requests/{request_id}/events/{event}", response_class=HTMLResponse)
 async def post_event(http: HttpRequest, request_id: str, event: str):
-    form = await http.form()
+    form = await http.form()  # small: the middleware caps an event's body at 1 MiB
     return await run_in_threadpool(_fire, http, request_id, event, form)
 
 
@@ -211,7 +253,7 @@ def _fire(http: HttpRequest, request_id: str, event: str, form):
 
 
 def refused_page(http, user, request_id, message, event, form, status):
-    with session_scope(short_reads(http.app.state.engine)) as session:
+    with session_scope(snapshot_reads(http.app.state.engine)) as session:
         row = visible(session, user, request_id)
         return _page(http, session, user, row, error=message, failed_event=event, posted=form,
                      status=status)
@@ -247,6 +289,10 @@ def _save_draft(http: HttpRequest, request_id: str, form):
             if isinstance(version, str) and version.isdigit() and 0 < len(version) <= 10 and int(version):
                 data["expected_version"] = int(version)
             body = validated(DraftBody, data, DRAFT_LABELS)
+            if version == "0":  # the page showed no draft: one saved since is someone else's
+                existing = draft_of(session, row.id)
+                if existing is not None:
+                    raise ConcurrentChange(0, existing.version)
             parts = body.model_dump(exclude={"expected_version"})
             saved = save_draft(session, row.id, user.actor, parts,
                                expected_version=body.expected_version,
