@@ -30,6 +30,25 @@ def _json(status: int, kind: str, message: str, request_id: str) -> tuple[dict, 
     return start, {"type": "http.response.body", "body": body}
 
 
+# The pages answer in Chinese HTML when the body is too large or something failed.
+_PAGE_MESSAGES = {413: ("提交的内容过大", "提交的内容超过上限，未保存。请返回，减少或压缩附件后重试。"),
+                  500: ("系统发生错误", "本次操作未保存。请稍后重试；问题持续存在时请联系系统管理员。")}
+_NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi.json")
+
+
+def _page(status: int, request_id: str) -> tuple[dict, dict]:
+    title, text = _PAGE_MESSAGES[status]
+    body = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
+            '<link rel="stylesheet" href="/static/gongkai.css"></head><body><main>'
+            f'<h1>{title}</h1><p>{text}</p><p><a href="/">返回首页</a></p></main></body></html>'
+            ).encode()
+    start = {"type": "http.response.start", "status": status,
+             "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                         (b"content-length", str(len(body)).encode()),
+                         (b"x-request-id", request_id.encode())]}
+    return start, {"type": "http.response.body", "body": body}
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -59,8 +78,11 @@ class RequestContext:
         state = {"status": None}
         limit = self.max_upload_bytes if _uploads(scope, headers) else self.max_body_bytes
 
+        status_page = not scope["path"].startswith(_NOT_PAGES)
+
         async def reply(status: int, kind: str, message: str) -> None:
-            start, body = _json(status, kind, message, request_id)
+            start, body = (_page(status, request_id) if status_page and status in _PAGE_MESSAGES
+                           else _json(status, kind, message, request_id))
             state["status"] = status
             await send(start)
             await send(body)

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -193,6 +193,13 @@ class Settings(BaseSettings):
                                              "checkpoint-ed25519.pem")
     checkpoint_dir: Path | None = Field(default=None, description="default <data_dir>/checkpoints")
     checkpoint_cron: str = Field(default="45 0 * * *", description="checkpoint_audit, in `timezone`")
+
+    @model_validator(mode="after")
+    def _an_upload_holds_a_file(self):
+        if self.max_upload_bytes < self.attachment_max_bytes:
+            raise ValueError("max_upload_bytes must be at least attachment_max_bytes: a form "
+                             "could not carry the largest file allowed")
+        return self
 
     @property
     def signing_key_path(self) -> Path:

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from core.config import Settings
-from reports.live import CLOCKED_SQL, due_soon_limit
+from reports.live import CLOCKED_SQL, due_soon_limit, open_stop, stopped_today
 from reports.request_view import request_view
 from states.calendar_years import calendar_for
 from states.ledger import consultations_by_request
@@ -74,6 +74,12 @@ def search(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | Non
         else:
             conditions.append(and_(clocked, Request.due_on >= today, Request.due_on < due_soon_limit(
                 today, calendar, settings.due_soon_days)))
+            # As the dashboard counts them: a clock that stands still today is not running out.
+            stopped = stopped_today(session, select(Request).where(and_(True, *conditions),
+                                                                   open_stop()),
+                                    today, calendar, settings)
+            if stopped:
+                conditions.append(Request.id.not_in([r.id for r in stopped]))
     where = and_(True, *conditions)
     total = session.exec(select(func.count()).select_from(Request).where(where)).one()
     pages = max(1, -(-total // size))

@@ -692,3 +692,38 @@ def test_a_checkpoint_re_signed_with_another_key_is_not_shown_as_proof(client, s
     _login(client)
     page = client.get(f"/requests/{made['overdue']['id']}").text
     assert "✗ 签名检查点不成立</strong>：第1号检查点不是用本系统的签名密钥签的。" in page
+
+
+def test_an_oversized_upload_a_foreign_login_form_and_a_bad_upload_limit_are_refused(client):
+    from pydantic import ValidationError
+
+    from core.config import Settings
+    make_user(client.app.state.engine, "li.na", "staff", password=PASSWORD)
+    _login(client)
+    settings = client.app.state.settings
+    big = b"%PDF-" + b"0" * (settings.max_upload_bytes + 1)
+    response = _intake(client, [("other_files", ("big.pdf", big, "application/pdf"))])
+    assert response.status_code == 413 and "提交的内容过大" in response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "共 0 件" in client.get("/ledger").text
+    foreign = client.post("/login", data={"username": "li.na", "password": PASSWORD},
+                          headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    with pytest.raises(ValidationError, match="max_upload_bytes must be at least attachment_max_bytes"):
+        Settings(attachment_max_bytes=10_000_000, max_upload_bytes=5_000_000)
+
+
+def test_the_ledgers_due_soon_filter_counts_what_the_dashboard_counts(client):
+    made = _seed(client)
+    authenticate(client, "seed.staff")
+    rid = made["due_today"]["id"]
+    fire(client, rid, "register", "2026-12-03")
+    fire(client, rid, "review", "2026-12-03")
+    fire(client, rid, "open_consultation", "2026-12-04", party="third_party", name="某建筑公司")
+    client.headers.pop("Authorization")
+    make_user(client.app.state.engine, "chen.jing", "supervisor", password=PASSWORD)
+    _login(client, "chen.jing")
+    tile = re.search(r'href="/ledger\?due=due_soon"><span class="n">(\d+)</span>',
+                     client.get("/dashboard").text).group(1)
+    ledger = re.search(r"共 (\d+) 件", client.get("/ledger", params={"due": "due_soon"}).text).group(1)
+    assert tile == ledger

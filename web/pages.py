@@ -98,6 +98,10 @@ async def login_post(http: HttpRequest):
 
 def _login(http: HttpRequest, form):
     settings = http.app.state.settings
+    origin = http.headers.get("origin")
+    if origin and origin != f"{http.url.scheme}://{http.url.netloc}":
+        # Another site's form (login CSRF): browsers name the page a POST came from.
+        raise FormRefused()
     nxt = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
     try:
         username = forms.text(form, "username", "用户名", max_length=64) or ""
