@@ -444,7 +444,7 @@ def test_a_legal_reviewer_reads_a_history_and_sees_where_it_was_tampered_with(sq
             "✓ 哈希链校验通过：第1至第4条记录逐条重算哈希、前后相接，链头与申请记录一致（链头 "
             + verdict.find_element(By.TAG_NAME, "code").text + "）。",
             "✓ 签名检查点：第1号检查点（" + verdict.text.split("第1号检查点（")[1].split("签名）")[0]
-            + "签名）包含本申请第1至第3条记录，包含证明成立——这些记录在签名后未被改动或删除；第4至第4条记录晚于该检查点，尚未纳入。"]
+            + "签名）包含本申请第1至第3条记录，包含证明成立——这些记录在签名后未被改动或删除；第4条记录晚于该检查点，尚未纳入。"]
         # The legal reviewer signs off nothing here: the actions are the legal role's only.
         assert [f.get_attribute("data-event") for f in driver.find_elements(
             By.CSS_SELECTOR, "form[data-event]")] == ["review_confidentiality"]
