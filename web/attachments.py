@@ -15,7 +15,7 @@ from states import attachments
 from states.errors import DomainError, RuleViolation
 from web import forms
 from web.labels import refusal
-from web.login import check_form, logged_in, page_user
+from web.login import form_user, logged_in, page_user
 from web.request_page import NotVisible, refused_page, visible
 from web.templating import templates
 
@@ -52,9 +52,7 @@ async def post_attachments(http: HttpRequest, request_id: str):
 def _attach(http: HttpRequest, request_id: str, form):
     settings = http.app.state.settings
     with session_scope(http.app.state.engine) as session:
-        user = page_user(http, session)
-        token = form.get("csrf_token")
-        check_form(user, token if isinstance(token, str) else None)
+        user = form_user(http, session, form)
         row = visible(session, user, request_id)
         try:
             if not user.may("requests.act"):

@@ -17,21 +17,21 @@ from states.calendar_years import calendar_for
 from states.errors import RuleViolation
 from states.models import Request
 from web import forms
-from web.login import page_user
+from web.login import NotPermitted, page_user
 from web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 
 
-class MayNotSupervise(Exception):
-    """Staff have the 台账; the dashboard is the head's, the legal reviewer's and the admin's."""
+# Staff have the 台账; the dashboard and the annual report are the head's and the legal reviewer's.
+NOT_SUPERVISING = "督办和年度报告页面供负责人、法制审核人员查看。"
 
 
 def _supervising(user) -> None:
     # It lists requests and their applicants: the requests.read of the 台账, and a role that
     # watches them (the head, the legal reviewer); an admin manages accounts, not requests.
     if not (user.may("requests.read") and (user.may("reports.read") or user.may("supervision.read"))):
-        raise MayNotSupervise()
+        raise NotPermitted(NOT_SUPERVISING, "无权查看")
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -78,7 +78,7 @@ def annual_page(http: HttpRequest):
     with session_scope(short_reads(http.app.state.engine)) as session:
         user = page_user(http, session)
         if not user.may("reports.read"):
-            raise MayNotSupervise()
+            raise NotPermitted(NOT_SUPERVISING, "无权查看")
         agencies = [a for a in list_agencies(session) if user.sees_agency(a.id)]
         error, year = None, settings.today().year - 1
         try:

@@ -155,16 +155,22 @@ def _grounds() -> dict[str, str]:
             "privacy": PRIVACY, "个人隐私": PRIVACY, CHOICES["ground"][PRIVACY]: PRIVACY}
 
 
-def _redactions(spec: FormField, raw: str) -> list[dict]:
-    """One part a line: 内容｜理由 (the ground by its name in the annual report, or 个人隐私)."""
-    grounds = _grounds()
-    out = []
+def _lines(spec: FormField, raw: str):
+    """(line number, text) of each non-empty line of a textarea, none with control characters."""
     for n, line in enumerate(raw.replace("\r\n", "\n").split("\n"), start=1):
         line = line.strip()
         if not line:
             continue
         if CONTROL.search(line):
             raise FieldError(spec.name, spec.label, f"第{n}行含有控制字符")
+        yield n, line
+
+
+def _redactions(spec: FormField, raw: str) -> list[dict]:
+    """One part a line: 内容｜理由 (the ground by its name in the annual report, or 个人隐私)."""
+    grounds = _grounds()
+    out = []
+    for n, line in _lines(spec, raw):
         part, sep, ground = line.replace("|", "｜").rpartition("｜")
         if not sep or not part.strip() or ground.strip() not in grounds:
             raise FieldError(spec.name, spec.label, f"第{n}行应写作“内容｜理由”，理由为"
@@ -176,12 +182,7 @@ def _redactions(spec: FormField, raw: str) -> list[dict]:
 def _overrides(spec: FormField, raw: str) -> list[dict]:
     """Art 32: one objecting third party a line — 征求意见编号｜公开的内容｜理由."""
     out = []
-    for n, line in enumerate(raw.replace("\r\n", "\n").split("\n"), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        if CONTROL.search(line):
-            raise FieldError(spec.name, spec.label, f"第{n}行含有控制字符")
+    for n, line in _lines(spec, raw):
         parts = [p.strip() for p in line.replace("|", "｜").split("｜", 2)]
         if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit() or len(parts[0]) > 10 \
                 or not parts[1] or not parts[2]:

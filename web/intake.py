@@ -18,7 +18,7 @@ from web import forms
 from web.event_forms import validated
 from web.attachments import uploads
 from web.labels import FIELDS, refusal
-from web.login import check_form, logged_in, page_user
+from web.login import NotPermitted, form_user, logged_in, page_user
 from web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -28,10 +28,6 @@ _APPLICANT = ("name", "kind", "id_number", "phone", "email", "address")
 _REQUEST = ("channel", "received_on", "description", "requested_form", "department", "assignee",
             "agency", "unit")
 _TEXTAREAS = {"description", "applicant.address"}
-
-
-class MayNotReceive(Exception):
-    """The role may not receive requests (legal reviewers)."""
 
 
 def _form_page(http, session, user, *, values: dict, error=None, status=200):
@@ -50,7 +46,7 @@ def new_request_page(http: HttpRequest):
     with session_scope(short_reads(http.app.state.engine)) as session:
         user = page_user(http, session)
         if not user.may("requests.receive"):
-            raise MayNotReceive()
+            raise NotPermitted("您的角色不能接收申请。")
         today = http.app.state.settings.today().isoformat()
         return _form_page(http, session, user, values={"received_on": today, "channel": "in_person",
                                                        "applicant.kind": "natural_person"})
@@ -67,11 +63,9 @@ def _receive(http: HttpRequest, form):
     settings = http.app.state.settings
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     with session_scope(http.app.state.engine) as session:
-        user = page_user(http, session)
-        token = form.get("csrf_token")
-        check_form(user, token if isinstance(token, str) else None)
+        user = form_user(http, session, form)
         if not user.may("requests.receive"):
-            raise MayNotReceive()
+            raise NotPermitted("您的角色不能接收申请。")
         try:
             body = validated(RequestCreate, _body(values))
             agency_id, unit_id = placement(session, user, body.agency, body.unit)

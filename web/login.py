@@ -9,6 +9,7 @@ from sqlmodel import Session
 from access.policy import Principal
 from access.sessions import COOKIE, csrf_ok, resolve_session
 from access.users import principal
+from core.db import session_scope, short_reads
 
 
 class LoginRequired(Exception):
@@ -25,8 +26,8 @@ class FormRefused(Exception):
 class NotPermitted(Exception):
     """The officer's role may not see or do this (the same permissions as the API's)."""
 
-    def __init__(self, message: str):
-        self.message = message
+    def __init__(self, message: str, title: str = "无权操作"):
+        self.message, self.title = message, title
 
 
 def need(user: Principal, permission: str, message: str = "您的角色不能查看本页。") -> None:
@@ -49,7 +50,6 @@ def page_user(http: HttpRequest, session: Session) -> Principal:
 
 def logged_in(http: HttpRequest) -> None:
     """LoginRequired unless a session is live (checked in a read of its own)."""
-    from core.db import session_scope, short_reads
     with session_scope(short_reads(http.app.state.engine)) as session:
         page_user(http, session)
 
@@ -57,6 +57,14 @@ def logged_in(http: HttpRequest) -> None:
 def check_form(user: Principal, given: str | None) -> None:
     if not csrf_ok(user.csrf_token, given):
         raise FormRefused()
+
+
+def form_user(http: HttpRequest, session: Session, form) -> Principal:
+    """The logged-in officer posting `form`, which must carry the session's CSRF token."""
+    user = page_user(http, session)
+    token = form.get("csrf_token")
+    check_form(user, token if isinstance(token, str) else None)
+    return user
 
 
 def safe_next(value: str | None) -> str:

@@ -18,10 +18,10 @@ from reports.ledger import MAX_PAGE, LedgerQuery, export_rows, search, to_xlsx
 from web import forms
 from states.errors import RuleViolation
 from web.labels import APPLICANT_KINDS, CHANNELS, CHOICES, DUE_FILTERS, STAGES, refusal
-from web.login import FormRefused, LoginRequired, NotPermitted, check_form, need, page_user, safe_next
+from web.login import FormRefused, LoginRequired, NotPermitted, form_user, need, page_user, safe_next
 from web.attachments import router as attachments_router
-from web.dashboard import MayNotSupervise, router as dashboard_router
-from web.intake import MayNotReceive, router as intake_router
+from web.dashboard import router as dashboard_router
+from web.intake import router as intake_router
 from web.request_page import NotVisible, router as request_router
 from web.templating import HERE, templates
 
@@ -46,20 +46,10 @@ def install(app: FastAPI) -> None:
         return templates.TemplateResponse(http, "message.html", {
             "title": "未找到", "message": "没有这件申请，或者它不在您的办理范围内。"}, status_code=404)
 
-    @app.exception_handler(MayNotReceive)
-    async def may_not_receive(http: HttpRequest, exc: MayNotReceive):
-        return templates.TemplateResponse(http, "message.html", {
-            "title": "无权操作", "message": "您的角色不能接收申请。"}, status_code=403)
-
-    @app.exception_handler(MayNotSupervise)
-    async def may_not_supervise(http: HttpRequest, exc: MayNotSupervise):
-        return templates.TemplateResponse(http, "message.html", {
-            "title": "无权查看", "message": "督办和年度报告页面供负责人、法制审核人员查看。"}, status_code=403)
-
     @app.exception_handler(NotPermitted)
     async def not_permitted(http: HttpRequest, exc: NotPermitted):
         return templates.TemplateResponse(http, "message.html", {
-            "title": "无权操作", "message": exc.message}, status_code=403)
+            "title": exc.title, "message": exc.message}, status_code=403)
 
     @app.exception_handler(FormRefused)
     async def refused(http: HttpRequest, exc: FormRefused):
@@ -137,9 +127,7 @@ async def logout(http: HttpRequest):
 
 def _logout(http: HttpRequest, form):
     with session_scope(_engine(http, writes=True)) as session:
-        user = page_user(http, session)
-        token = form.get("csrf_token")
-        check_form(user, token if isinstance(token, str) else None)
+        form_user(http, session, form)
         sessions.logout(session, http.cookies.get(sessions.COOKIE))
         session.commit()
     response = RedirectResponse("/login", status_code=303)

@@ -33,7 +33,7 @@ from web import forms
 from web.event_forms import FormField, form_fields, read_form, validated
 from web.labels import (CHOICES, DRAFT_LABELS, EVENTS, FACT_LABELS, FIELDS, FIELDS_SERVICE,
                         VALUE_LABELS, refusal)
-from web.login import check_form, need, page_user
+from web.login import form_user, need, page_user
 from web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -206,9 +206,7 @@ async def post_event(http: HttpRequest, request_id: str, event: str):
 def _fire(http: HttpRequest, request_id: str, event: str, form):
     settings = http.app.state.settings
     with session_scope(http.app.state.engine) as session:
-        user = page_user(http, session)
-        token = form.get("csrf_token")
-        check_form(user, token if isinstance(token, str) else None)
+        user = form_user(http, session, form)
         row = visible(session, user, request_id)
         if event not in EVENT_BODIES or not user.may(EVENT_PERMISSIONS.get(event, "requests.act")):
             session.rollback()
@@ -270,9 +268,7 @@ def _save_draft(http: HttpRequest, request_id: str, form):
     gets JSON back, then reloads the preview; without the script the page comes back."""
     quiet = http.headers.get("x-requested-with") == "fetch"
     with session_scope(http.app.state.engine) as session:
-        user = page_user(http, session)
-        token = form.get("csrf_token")
-        check_form(user, token if isinstance(token, str) else None)
+        user = form_user(http, session, form)
         row = visible(session, user, request_id)
         try:
             if not user.may("requests.act"):
@@ -320,9 +316,7 @@ async def post_service(http: HttpRequest, request_id: str, letter_id: str):
 def _serve(http: HttpRequest, request_id: str, letter_id: str, form):
     """登记送达: how and when a letter reached its addressee."""
     with session_scope(http.app.state.engine) as session:
-        user = page_user(http, session)
-        token = form.get("csrf_token")
-        check_form(user, token if isinstance(token, str) else None)
+        user = form_user(http, session, form)
         row = visible(session, user, request_id)
         try:
             if not user.may("requests.act"):
