@@ -90,20 +90,21 @@ def audit_verify(checkpoint_file: Path | None = typer.Option(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     import audit
-    from cli.verify import count_events, verify_database
+    from cli.verify import count_events, verify_database, worker_pool
     from core.db import get_engine, session_scope
 
     trusted = _trusted_key(public_key)
     engine, started = get_engine(), time.perf_counter()
     # The checkpoint check runs beside the chain pass: this process only waits on the workers
-    # meanwhile, so the two share the cores instead of taking turns.
-    with ThreadPoolExecutor(1) as beside:
+    # meanwhile, so the two share the cores instead of taking turns. The workers start first,
+    # while this process has one thread (cli/verify.py `worker_pool`).
+    with worker_pool() as pool, ThreadPoolExecutor(1) as beside:
         checked = beside.submit(_check_checkpoint, engine, checkpoint_file, trusted)
         with Progress(TextColumn("verifying chains"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn()) as bar:
             task = bar.add_task("events", total=count_events(engine))
             tally, broken = verify_database(
-                engine, progress=lambda n: bar.advance(task, n),
+                engine, pool=pool, progress=lambda n: bar.advance(task, n),
                 on_broken=lambda name, b: bar.console.print(
                     f"{name}: broken at event {b.first_broken_seq}: {b.reason}"))
         seconds = time.perf_counter() - started
