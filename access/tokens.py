@@ -7,11 +7,15 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlmodel import Session, select
+from functools import lru_cache
+
+from sqlalchemy import String, bindparam, cast
+from sqlmodel import Session, func, select
 
 import audit
 from access.errors import AccessNotFound, InvalidAccessInput
-from access.models import ApiToken, User
+from access.models import ApiToken, User, UserScope
+from access.policy import Principal
 from access.users import get_user
 
 PREFIX = "gk_"
@@ -66,16 +70,33 @@ def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
     return list(session.exec(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
 
 
-def resolve_token(session: Session, secret: str) -> User | None:
-    """The user a bearer token stands for, if it is live (not expired, not revoked, user enabled)."""
+@lru_cache(maxsize=None)
+def _caller_statement():
+    # Built once, and read as plain rows: the token, its user and the user's extra agencies in
+    # one statement instead of two ORM queries (~0.3 ms of every API call, profiled).
+    scopes = (select(func.aggregate_strings(cast(UserScope.agency_id, String), ","))
+              .where(UserScope.user_id == User.id).scalar_subquery())
+    return (select(User.id, User.username, User.role, User.agency_id, User.unit_id,
+                   User.scope_all, User.disabled, ApiToken.revoked_at, ApiToken.expires_at,
+                   scopes.label("scopes"))
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+def token_principal(session: Session, secret: str) -> Principal | None:
+    """The caller a bearer token stands for, if it is live (not expired, not revoked, user
+    enabled), with the agencies they see (as `access.users.principal` gives them) in one statement."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    now = _now()
-    row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                       .where(ApiToken.token_hash == digest(secret))).first()
-    if row is None:
+    row = session.execute(_caller_statement(), {"token_hash": digest(secret)}).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= _now() or row.disabled:
         return None
-    token, user = row
-    if token.revoked_at is not None or token.expires_at <= now or user.disabled:
-        return None
-    return user
+    if row.scope_all:
+        ids = None
+    else:
+        ids = {int(a) for a in (row.scopes or "").split(",") if a}
+        if row.agency_id:
+            ids.add(row.agency_id)
+        ids = frozenset(ids)
+    return Principal(user_id=row.id, username=row.username, role=row.role, agency_id=row.agency_id,
+                     unit_id=row.unit_id, agency_ids=ids, via="token")

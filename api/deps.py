@@ -8,16 +8,18 @@ user may see. The role × route matrix is read from these dependencies (api/matr
 from typing import Annotated
 
 from fastapi import Depends, Request as HttpRequest
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
 from access.errors import CsrfRefused, Forbidden, NotAuthenticated
 from access.policy import PERMISSIONS, Principal
 from access.sessions import COOKIE, csrf_ok, resolve_session
-from access.tokens import resolve_token
+from access.tokens import token_principal
 from access.users import principal
 from api.schemas import RowId
 from core.db import session_scope, short_reads
 from states.errors import RequestNotFound
+from states.service import lock_request
 from states.models import Request
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -32,12 +34,22 @@ def reading(http: HttpRequest):
     return http.app.state.read_engine
 
 
-def get_session(request: HttpRequest):
+async def get_session(request: HttpRequest):
     # GET and HEAD never commit (no route of theirs writes): they read beside the writers
     # instead of queueing for the write lock behind them.
     safe = request.method in ("GET", "HEAD")
-    with session_scope(reading(request) if safe else request.app.state.engine) as session:
+    # On the event loop, not in the thread pool: making a session touches no database, and each
+    # hop to a worker thread and back cost ~0.2 ms of a call (benchmarks/advance_http.py).
+    session = Session(reading(request) if safe else request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        # A route that committed has handed its connection back already: closing is then pure
+        # Python. One still in a transaction rolls it back, which is the database's work.
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -62,20 +74,27 @@ def authenticated(http: HttpRequest,
     """The caller: `Authorization: Bearer gk_…` (API clients) or the `gongkai_session` cookie (web
     pages; an unsafe method must echo the session's CSRF token in `X-CSRF-Token` or a
     `csrf_token` form field). Anything else: 401."""
+    return _caller(http, form_csrf)
+
+
+def _caller(http: HttpRequest, form_csrf: str | None) -> Principal:
     # Looked up in a read of its own, ended before the route begins: a writer's transaction (and
     # on SQLite its write lock) then spans only the route's own work (benchmarks/advance_http.py).
-    with session_scope(reading(http)) as session:
-        return _caller(http, session, form_csrf)
-
-
-def _caller(http: HttpRequest, session: Session, form_csrf: str | None) -> Principal:
     auth = http.headers.get("authorization", "")
     if auth:
         scheme, _, secret = auth.partition(" ")
-        user = resolve_token(session, secret.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        caller = None
+        if scheme.lower() == "bearer":
+            with reading(http).connect() as conn:  # one plain statement: no ORM session needed
+                caller = token_principal(conn, secret.strip())
+        if caller is None:
             raise NotAuthenticated("the bearer token is unknown, expired or revoked")
-        return principal(session, user, "token")
+        return caller
+    with session_scope(reading(http)) as session:
+        return _cookie_caller(http, session, form_csrf)
+
+
+def _cookie_caller(http: HttpRequest, session: Session, form_csrf: str | None) -> Principal:
     cookie = http.cookies.get(COOKIE)
     if cookie:
         found = resolve_session(session, cookie)
@@ -91,28 +110,38 @@ def _caller(http: HttpRequest, session: Session, form_csrf: str | None) -> Princ
     raise NotAuthenticated("log in (POST /api/v1/auth/login) or send Authorization: Bearer <token>")
 
 
+def _permit(user: Principal, permission: str) -> Principal:
+    if not user.may(permission):
+        raise Forbidden(f"the {user.role} role may not {PERMISSIONS[permission][1]}")
+    return user
+
+
 def allow(permission: str):
     """The dependency of a route that needs `permission`; the matrix reads `.permission`."""
     if permission not in PERMISSIONS:
         raise KeyError(permission)
 
-    def check(user: Annotated[Principal, Depends(authenticated)]) -> Principal:
-        if not user.may(permission):
-            raise Forbidden(f"the {user.role} role may not {PERMISSIONS[permission][1]}")
-        return user
+    # Async: it only compares, so it need not hop to a worker thread and back.
+    async def check(user: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        return _permit(user, permission)
 
     check.permission = permission
     check.__name__ = f"allow_{permission.replace('.', '_')}"
     return check
 
 
-def visible_request(session: Session, user: Principal, request_id: int) -> Request:
+def visible_request(session: Session, user: Principal, request_id: int, *,
+                    lock: bool = False) -> Request:
     """The request, if this user may see it; another agency's (or unit's) is a 404, not a 403, so
-    nobody learns which numbers exist elsewhere."""
+    nobody learns which numbers exist elsewhere. `lock`: read it under the row lock the route's
+    write will take anyway (states/service.py `lock_request`), which then reads it only once."""
     # Held by the session: the scope check and then the route each asked for the row, and the
     # identity map had already let go of it in between (it keeps rows only while referred to).
     held = session.info.setdefault("visible_requests", {})
-    row = held.get(request_id) or session.get(Request, request_id)
+    if lock:
+        row = lock_request(session, request_id, keep=True)
+    else:
+        row = held.get(request_id) or session.get(Request, request_id)
     held[request_id] = row
     if row is None or not user.sees(row.agency_id, row.unit_id):
         raise RequestNotFound(request_id)
@@ -120,11 +149,15 @@ def visible_request(session: Session, user: Principal, request_id: int) -> Reque
 
 
 def scoped(permission: str):
-    guard = allow(permission)
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
 
-    def dep(request_id: RowId, session: SessionDep,
-            user: Annotated[Principal, Depends(guard)]) -> Principal:
-        visible_request(session, user, request_id)
+    # One dependency, so one hop to a worker thread: who calls, may they, and may they see this
+    # request (each hop cost ~0.25 ms of a call, benchmarks/advance_http.py).
+    def dep(request_id: RowId, http: HttpRequest, session: SessionDep,
+            form_csrf: Annotated[str | None, Depends(_form_csrf)]) -> Principal:
+        user = _permit(_caller(http, form_csrf), permission)
+        visible_request(session, user, request_id, lock=http.method in UNSAFE)
         return user
 
     dep.permission = permission

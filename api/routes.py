@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request as HttpRequest, Response
+from fastapi import APIRouter, Depends, Header, Query, Request as HttpRequest, Response
 from sqlmodel import Session, func, select
 
 import audit
@@ -15,7 +15,8 @@ from access import users
 from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
 from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, SessionDep,
                       reading, scoped, visible_request)
-from api.responses import ExportOut, Health, HistoryOut, RequestOut, RequestPage, RevealedId
+from api.responses import (ExportOut, Health, HistoryOut, RequestOut, RequestPage, RequestSummary,
+                           RevealedId)
 from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
                          RowId)
 from reports.request_view import audit_view, request_view
@@ -62,44 +63,65 @@ def approver(session: Session, user: Principal) -> str:
 
 
 def _advance(request_id: int, event: str, parsed, session: Session, user: Principal,
-             http: HttpRequest) -> dict:
+             http: HttpRequest, prefer: str | None, response: Response) -> dict:
     actor = user.actor
     data = parsed.model_dump(exclude={"on", "expected_version"}, mode="json")
     if event in SIGNED_EVENTS:
         data[SIGNED_EVENTS[event]] = approver(session, user)
     settings = http.app.state.settings
+    calendar = calendar_for(session, settings)
     row, letters = advance_and_issue(session, request_id, event, actor, on=parsed.on,
                                      expected_version=parsed.expected_version, settings=settings,
-                                     **data)
+                                     calendar=calendar, **data)
     session.commit()
     log.info("request_advanced", request_number=row.number, event_name=event, state=row.state,
              actor=actor, letters=[letter.kind for letter in letters])
-    return answer(http, row)
+    brief = wants_minimal(prefer)
+    if brief:
+        response.headers["Preference-Applied"] = "return=minimal"
+    return answer(http, row, written=session, calendar=calendar, brief=brief)
 
 
-def answer(http: HttpRequest, row: Request) -> dict:
+def wants_minimal(prefer: str | None) -> bool:
+    """`Prefer: return=minimal` (RFC 7240) among the header's preferences; others are ignored."""
+    return any(p.strip().lower() == "return=minimal" for p in (prefer or "").split(","))
+
+
+def answer(http: HttpRequest, row: Request, *, written: Session | None = None,
+           calendar=None, brief: bool = False) -> dict:
     """The request as a write just committed it, the rest of its view read beside the writers:
     on the write's own session each answer began a second write transaction (on SQLite, queued
-    for the write lock again)."""
+    for the write lock again). What the write already read — the calendar, the agency, the
+    request's consultations — is not read again. `brief`: the list's row of the request, which
+    then needs no read at all (unless it is placed in a unit)."""
+    held = written.info if written is not None else {}
     with session_scope(reading(http)) as session:
-        return request_view(session, row, http.app.state.settings)
+        session.info["agencies"] = dict(held.get("agencies", {}))
+        return request_view(session, row, http.app.state.settings, full=not brief, calendar=calendar,
+                            consultations=held.get("consultations", {}).get(row.id))
+
+
+PreferHeader = Annotated[str | None, Header(max_length=200, description=(
+    "`return=minimal` (RFC 7240): answer with the request's row as the list shows it (state, "
+    "version, due date, allowed events) instead of its whole view — for scripts and bulk clients "
+    "that do not need the view; the answer then says `Preference-Applied: return=minimal`"))]
 
 
 def _event_route(event: str, schema: type) -> None:
     """POST /requests/{id}/events/<event> with the event's own typed body, so the OpenAPI shows
     exactly what each event takes."""
-    def post(request_id, body, session, user, http):
-        return _advance(request_id, event, body, session, user, http)
+    def post(request_id, body, session, user, http, response, prefer=None):
+        return _advance(request_id, event, body, session, user, http, prefer, response)
 
     post.__name__ = f"post_{event}"
     post.__doc__ = (schema.__doc__ or "").strip() or f"Fire `{event}` on the request."
     permission = EVENT_PERMISSIONS.get(event, "requests.act")
     post.__annotations__ = {"request_id": RowId, "body": schema, "session": SessionDep,
                             "user": Annotated[Principal, Depends(scoped(permission))],
-                            "http": HttpRequest}
+                            "http": HttpRequest, "response": Response, "prefer": PreferHeader}
     router.add_api_route(f"/requests/{{request_id}}/events/{event}", post, methods=["POST"],
                          tags=["events"], summary=f"{event}", name=f"event_{event}",
-                         response_model=RequestOut)
+                         response_model=RequestOut | RequestSummary)
 
 
 for _event, _schema in EVENT_BODIES.items():

@@ -42,7 +42,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         "id": row.id, "number": row.number, "state": row.state, "version": row.version,
         "received_on": row.received_on, "channel": row.channel,
         # The full view's prompts read the agency row anyway; a page reads every code at once.
-        "agency": agency_of(session, row).code if full else agency_code(session, row.agency_id),
+        "agency": (agency_of(session, row).code if full or row.agency_id in session.info.get("agencies", {})
+                   else agency_code(session, row.agency_id)),
         "unit": unit_name(session, row.unit_id) if row.unit_id else None,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded

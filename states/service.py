@@ -14,10 +14,12 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 from statemachine.exceptions import TransitionNotAllowed
 
 import audit
+from access.models import Agency
 from core.config import Settings, get_settings
 from core.db import next_in_counter
 from core.logging import get_logger
@@ -93,10 +95,12 @@ def _next_number(session: Session, year: int, settings: Settings) -> str:
 
 def _append_audit(ctx: Context, event: str, from_state: str | None, data: dict) -> None:
     row = ctx.row
-    ev = audit.append(ctx.session, request_id=row.id, seq=row.audit_seq + 1,
-                      prev_hash=row.audit_head, on=ctx.on, actor=ctx.actor, event=event,
-                      from_state=from_state, to_state=row.state, data=data)
-    row.audit_seq, row.audit_head = ev.seq, ev.hash
+    # A plain INSERT, no ORM object or flush of its own: nothing in the call reads the event back
+    # (~0.5 ms of every event, profiled); the row's new head goes out with the row's UPDATE.
+    [ev] = audit.append_many(ctx.session, [dict(
+        request_id=row.id, seq=row.audit_seq + 1, prev_hash=row.audit_head, on=ctx.on,
+        actor=ctx.actor, event=event, from_state=from_state, to_state=row.state, data=data)])
+    row.audit_seq, row.audit_head = ev["seq"], ev["hash"]
 
 
 def enqueue(session: Session, request_id: int, kind: str, payload: dict) -> Outbox:
@@ -167,14 +171,30 @@ def receive(session: Session, *, applicant: dict, channel: str, received_on: dt.
     return row
 
 
-def lock_request(session: Session, request_id: int) -> Request:
+def lock_request(session: Session, request_id: int, *, keep: bool = False) -> Request:
     """The request's row, locked for this transaction and read afresh: a copy loaded earlier in
-    the session (say, to check a letter before sending) must not hide a concurrent change."""
-    row = session.exec(select(Request).where(Request.id == request_id).with_for_update()
-                       .execution_options(populate_existing=True)).first()
-    if row is None:
+    the session (say, to check a letter before sending) must not hide a concurrent change.
+    Its agency comes in the same statement (every event reads it). `keep`: the API's scope check
+    locks the row before the route; the route's own next `lock_request` in the same transaction
+    takes that row over instead of reading it again — nobody else can have changed it."""
+    kept = session.info.get("locked_rows", {}).pop(request_id, None)
+    if kept is not None and kept[0] is session.get_transaction():
+        return kept[1]
+    found = session.exec(_LOCK, params={"id": request_id},
+                         execution_options={"populate_existing": True}).first()
+    if found is None:
         raise RequestNotFound(request_id)
+    row, agency = found
+    session.info.setdefault("agencies", {})[agency.id] = agency
+    if keep:
+        session.info.setdefault("locked_rows", {})[request_id] = (session.get_transaction(), row)
     return row
+
+
+# FOR UPDATE OF request: PostgreSQL would otherwise lock the agency's row too, and every event of
+# an agency would queue behind every other. SQLite has no row locks (the write lock covers all).
+_LOCK = (select(Request, Agency).join(Agency, Agency.id == Request.agency_id)
+         .where(Request.id == bindparam("id")).with_for_update(of=Request))
 
 
 class _Held:
@@ -329,7 +349,6 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     row.last_event_on = on
     row.version += 1
     session.add(row)
-    session.flush()
     clock = _refresh_clock(ctx)
     audit_data = {k: v for k, v in data.items() if v is not None}
     audit_data.update(ctx.recorded)
@@ -337,6 +356,8 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
     _append_audit(ctx, event, from_state, audit_data)
     _queue(ctx, event, audit_data)
     session.flush()
+    # The consultations as the event left them, for the answer's clock: read once per call.
+    session.info.setdefault("consultations", {})[row.id] = ctx.consultations
     return row
 
 

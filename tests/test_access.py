@@ -341,3 +341,20 @@ def test_the_access_log_is_append_only_at_the_database(client):
     with pytest.raises(Exception, match="append-only"):
         with client.app.state.engine.begin() as conn:
             conn.execute(text("UPDATE access_event SET actor = 'someone' WHERE seq = 1"))
+
+
+def test_a_supervisor_token_sees_its_own_agency_and_those_of_its_scope_and_no_other(client):
+    engine = client.app.state.engine
+    _add_agency(client, "zhujian")
+    _add_agency(client, "jiaoyu", name="杭州市西湖区教育局", abbr="西教")  # a third, not in scope
+    made = {code: new_request(_as(client, make_user(engine, f"staff.{code}", "staff", agency=code)))["id"]
+            for code in ("main", "zhujian", "jiaoyu")}
+    both = _as(client, make_user(engine, "li.na", "supervisor", agency="main", scope=["zhujian"]))
+    seen = [r["id"] for r in both.get("/api/v1/requests").json()["items"]]
+    assert seen == [made["main"], made["zhujian"]]
+    assert both.get(f"/api/v1/requests/{made['zhujian']}").status_code == 200
+    assert both.get(f"/api/v1/requests/{made['jiaoyu']}").status_code == 404
+    # A token whose user is disabled, or that is revoked, no longer stands for anyone.
+    admin = _as(client, make_user(engine, "root", "admin", scope="all"))
+    assert admin.patch("/api/v1/users/li.na", json={"disabled": True}).status_code == 200
+    assert both.get("/api/v1/requests").status_code == 401

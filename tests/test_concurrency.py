@@ -128,3 +128,21 @@ def test_a_draft_save_racing_the_reply_is_in_the_letter_or_refused(client, engin
     else:
         assert saved.status_code == 422 and saved.json()["detail"][0]["field"] == "draft"
         assert "最后修改的审查情况" not in html
+
+
+def test_a_row_locked_for_a_route_that_never_used_it_is_read_afresh_in_the_next_transaction(
+        client, engine, settings):
+    """The API's scope check locks the row and hands it to the route's one door (read once);
+    a row kept from a transaction that has ended must not hide what happened since."""
+    from states.service import advance, lock_request
+
+    rid = new_request(client)["id"]
+    with Session(engine, expire_on_commit=False) as mine:
+        kept = lock_request(mine, rid, keep=True)
+        assert kept.state == "received"
+        mine.commit()  # say the route failed its checks and the transaction ended
+        with Session(engine) as someone_else:
+            advance(someone_else, rid, "register", "wang.fang", on=kept.received_on, settings=settings)
+            someone_else.commit()
+        again = lock_request(mine, rid)
+        assert (again.state, again.version) == ("registered", 2)

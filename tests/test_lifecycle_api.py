@@ -260,3 +260,38 @@ def test_requests_list_filters_by_state_and_department_and_pages(client):
     registered = client.get("/api/v1/requests", params={"state": "registered"}).json()
     assert [i["number"] for i in registered["items"]] == ["2026-000001"]
     assert client.get("/api/v1/requests", params={"state": "nonsense"}).status_code == 422
+
+
+def test_a_script_that_asks_for_a_minimal_answer_gets_the_requests_row_and_the_same_history(client):
+    rid = new_request(client, received_on="2026-03-02")["id"]
+    fire(client, rid, "register", "2026-03-02")
+    reviewed = fire(client, rid, "review", "2026-03-03")
+    assert "clock" in reviewed and "similar_requests" in reviewed  # the whole view by default
+    r = client.post(f"/api/v1/requests/{rid}/events/open_consultation",
+                    json={"on": "2026-03-04", "party": "third_party", "name": "某建筑公司"},
+                    headers={"Prefer": "respond-async, return=minimal"})
+    assert r.status_code == 200, r.text
+    assert r.headers["Preference-Applied"] == "return=minimal"
+    brief = r.json()
+    # The list's row of the request, as of the tests' today (31 Dec 2026): the consultation's 15
+    # working days stop the clock until it lapses on 25 March (its letter's service presumed),
+    # so 30 March moves 15 working days on, over 清明 (4–6 April), to 21 April — long past.
+    assert brief == {"id": rid, "number": "2026-000001", "state": "consulting", "version": 4,
+                     "received_on": "2026-03-02", "channel": "in_person", "agency": "main",
+                     "unit": None, "department": "住建局", "assignee": None, "due_on": "2026-04-21",
+                     "due_on_provisional": False, "due_on_presumed": True, "due_on_error": None,
+                     "days_left": brief["days_left"], "overdue": True, "stopped": False,
+                     "allowed_events": brief["allowed_events"], "deadline_flag": None}
+    assert "close_consultation" in brief["allowed_events"]
+    full = client.get(f"/api/v1/requests/{rid}").json()
+    assert {k: full[k] for k in brief} == brief
+    # Any other preference is ignored: the whole view, as without the header.
+    other = client.post(f"/api/v1/requests/{rid}/events/close_consultation",
+                        json={"on": "2026-03-11", "consultation_id": full["consultations"][0]["id"],
+                              "opinion": "consent"}, headers={"Prefer": "return=representation"})
+    assert other.status_code == 200 and "Preference-Applied" not in other.headers
+    assert other.json()["due_on"] == "2026-04-07" and other.json()["consultations"][0]["opinion"] == "consent"
+    history = client.get(f"/api/v1/requests/{rid}/history").json()
+    assert history["verified"] is True
+    assert [e["event"] for e in history["events"]][-3:] == ["open_consultation", "issue_letter",
+                                                           "close_consultation"]
