@@ -31,7 +31,7 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
     """A list passes the calendar and each row's consultations, read once for the whole page."""
     calendar = calendar or calendar_for(session, settings)
     # The full view asks once which dependent records exist and reads only those.
-    has = present(session, row.id) if full else None
+    has = present(session, row) if full else None
     if consultations is None:
         consultations = consultations_of(session, row.id) if has is None or has.consultations else []
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
