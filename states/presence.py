@@ -19,8 +19,9 @@ def _exists(model):
 
 
 # Built once: the ORM's statement building was most of each probe's cost.
-_PRESENT = select(Agency, _exists(Consultation), _exists(ConfidentialityReview),
-                  _exists(InternalConsultation)).where(Agency.id == bindparam("agency_id"))
+_FLAGS = (_exists(Consultation), _exists(ConfidentialityReview), _exists(InternalConsultation))
+_PRESENT = select(Agency, *_FLAGS).where(Agency.id == bindparam("agency_id"))
+_PRESENT_ONLY = select(*_FLAGS)  # the agency already held: the answer of a write that read it
 
 
 class Present(NamedTuple):
@@ -31,6 +32,10 @@ class Present(NamedTuple):
 
 def present(session: Session, row: Request) -> Present:
     """What exists of `row`'s records; its agency is then held by the session (`agency_of`)."""
-    agency, *flags = session.execute(_PRESENT, {"id": row.id, "agency_id": row.agency_id}).one()
-    session.info.setdefault("agencies", {})[agency.id] = agency
+    held = session.info.setdefault("agencies", {})
+    if row.agency_id in held:
+        flags = session.execute(_PRESENT_ONLY, {"id": row.id}).one()
+    else:
+        agency, *flags = session.execute(_PRESENT, {"id": row.id, "agency_id": row.agency_id}).one()
+        held[agency.id] = agency
     return Present(*(bool(v) for v in flags))

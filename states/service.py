@@ -184,16 +184,28 @@ def lock_request(session: Session, request_id: int, *, keep: bool = False) -> Re
                          execution_options={"populate_existing": True}).first()
     if found is None:
         raise RequestNotFound(request_id)
-    row, agency = found
+    row, agency, consulted = found
     session.info.setdefault("agencies", {})[agency.id] = agency
+    # Consultations are only ever added under this lock (by the one door), so none now means
+    # none until this session adds one: `_consultations` need not ask.
+    session.info.setdefault("unconsulted", {})[request_id] = (
+        None if consulted else session.get_transaction())
     if keep:
         session.info.setdefault("locked_rows", {})[request_id] = (session.get_transaction(), row)
     return row
 
 
+def _consultations(session: Session, row: Request) -> list[Consultation]:
+    """The locked request's consultations: none to read when its lock found none."""
+    if session.info.get("unconsulted", {}).get(row.id) is session.get_transaction():
+        return []
+    return consultations_of(session, row.id)
+
+
 # FOR UPDATE OF request: PostgreSQL would otherwise lock the agency's row too, and every event of
 # an agency would queue behind every other. SQLite has no row locks (the write lock covers all).
-_LOCK = (select(Request, Agency).join(Agency, Agency.id == Request.agency_id)
+_LOCK = (select(Request, Agency, select(1).where(Consultation.request_id == Request.id).exists())
+         .join(Agency, Agency.id == Request.agency_id)
          .where(Request.id == bindparam("id")).with_for_update(of=Request))
 
 
@@ -317,7 +329,7 @@ def advance(session: Session, request_id: int, event: str, actor: str, *, on: dt
         raise ConcurrentChange(expected_version, row.version)
     _check_date("on", on, settings.today(), row.last_event_on)
 
-    consultations = consultations_of(session, row.id)
+    consultations = _consultations(session, row)
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
     ctx = Context(session, row, consultations, on, actor, clock, calendar, settings,
                   fee_deadline(row, calendar, settings), reasons_deadline(row, calendar, settings)[0],
