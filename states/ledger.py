@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from core.config import Settings, get_settings
@@ -108,18 +109,23 @@ def refresh_deadlines(row: Request, consultations: list[Consultation], calendar:
 
 
 def consultations_of(session: Session, request_id: int) -> list[Consultation]:
-    return list(session.exec(select(Consultation).where(Consultation.request_id == request_id)
-                             .order_by(Consultation.id)))
+    return list(session.exec(_OF_ONE, params={"id": request_id}))
 
 
 def consultations_by_request(session: Session, request_ids: list[int]) -> dict[int, list[Consultation]]:
     """`consultations_of` for a page of requests in one query."""
     found: dict[int, list[Consultation]] = {}
     if request_ids:
-        for c in session.exec(select(Consultation).where(Consultation.request_id.in_(request_ids))
-                              .order_by(Consultation.id)):
+        for c in session.exec(_OF_MANY, params={"ids": request_ids}):
             found.setdefault(c.request_id, []).append(c)
     return found
+
+
+# Built once: a page's statement was built and its cache key computed over its 50 ids on every
+# call; an expanding parameter keeps one statement for any page.
+_OF_ONE = select(Consultation).where(Consultation.request_id == bindparam("id")).order_by(Consultation.id)
+_OF_MANY = (select(Consultation).where(Consultation.request_id.in_(bindparam("ids", expanding=True)))
+            .order_by(Consultation.id))
 
 
 def ledger_of(row: Request, consultations: list[Consultation], calendar: WorkCalendar,
