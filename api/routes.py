@@ -101,7 +101,7 @@ def answer(http: HttpRequest, row: Request, *, written: Session | None = None,
                             consultations=held.get("consultations", {}).get(row.id))
 
 
-PreferHeader = Annotated[str | None, Header(max_length=200, description=(
+PreferHeader = Annotated[str | None, Header(description=(
     "`return=minimal` (RFC 7240): answer with the request's row as the list shows it (state, "
     "version, due date, allowed events) instead of its whole view — for scripts and bulk clients "
     "that do not need the view; the answer then says `Preference-Applied: return=minimal`"))]

@@ -87,7 +87,11 @@ def worker_pool(workers: int | None = None) -> ProcessPoolExecutor:
     workers = workers or os.cpu_count() or 1
     method = "fork" if threading.active_count() == 1 else "spawn"
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context(method))
-    pool.submit(int).result()  # forks every worker before anyone starts a thread
+    try:
+        pool.submit(int).result()  # forks every worker before anyone starts a thread
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
     return pool
 
 

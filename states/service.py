@@ -187,9 +187,13 @@ def lock_request(session: Session, request_id: int, *, keep: bool = False) -> Re
     row, agency, consulted = found
     session.info.setdefault("agencies", {})[agency.id] = agency
     # Consultations are only ever added under this lock (by the one door), so none now means
-    # none until this session adds one: `_consultations` need not ask.
+    # none until this session adds one: `_consultations` need not ask. SQLite only: there the
+    # write lock comes before the statement's snapshot. PostgreSQL's FOR UPDATE, having waited
+    # for another event's commit, returns the row as committed but evaluates EXISTS on the
+    # snapshot taken before the wait — and could miss the consultation that event opened.
+    trusted = not consulted and session.get_bind().dialect.name == "sqlite"
     session.info.setdefault("unconsulted", {})[request_id] = (
-        None if consulted else session.get_transaction())
+        session.get_transaction() if trusted else None)
     if keep:
         session.info.setdefault("locked_rows", {})[request_id] = (session.get_transaction(), row)
     return row

@@ -358,3 +358,16 @@ def test_a_supervisor_token_sees_its_own_agency_and_those_of_its_scope_and_no_ot
     admin = _as(client, make_user(engine, "root", "admin", scope="all"))
     assert admin.patch("/api/v1/users/li.na", json={"disabled": True}).status_code == 200
     assert both.get("/api/v1/requests").status_code == 401
+
+
+def test_a_caller_without_credentials_is_told_401_whatever_the_request_id(client):
+    anonymous = _as(client, None)
+    for rid in ("0", "99999999999", "abc", "1"):
+        assert anonymous.post(f"/api/v1/requests/{rid}/events/review",
+                              json={"on": "2026-03-02"}).status_code == 401, rid
+        assert anonymous.get(f"/api/v1/requests/{rid}").status_code == 401, rid
+    # Known callers then hear about the id itself.
+    assert client.get("/api/v1/requests/0").status_code == 422
+    assert client.post("/api/v1/requests/99999999999/events/review",
+                       json={"on": "2026-03-02"}).status_code == 422
+    assert client.get("/api/v1/requests/4242").status_code == 404

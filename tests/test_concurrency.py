@@ -146,3 +146,36 @@ def test_a_row_locked_for_a_route_that_never_used_it_is_read_afresh_in_the_next_
             someone_else.commit()
         again = lock_request(mine, rid)
         assert (again.state, again.version) == ("registered", 2)
+
+
+def test_an_event_that_waited_for_the_one_opening_a_consultation_counts_its_stop(client, engine, settings):
+    """On PostgreSQL a FOR UPDATE that waited returns the row as the other event committed it, but
+    a subquery in the same statement still sees the data from before the wait: the consultation
+    opened meanwhile must stop the clock of the event that waited (its due date is in the law)."""
+    import datetime as dt
+    import time
+
+    from states.service import advance
+
+    rid = new_request(client)["id"]
+    for event, on in (("register", "2026-03-02"), ("review", "2026-03-03")):
+        client.post(f"/api/v1/requests/{rid}/events/{event}", json={"on": on}).raise_for_status()
+    day = dt.date(2026, 3, 4)
+    with Session(engine, expire_on_commit=False) as first:
+        opened = advance(first, rid, "open_consultation", "wang.fang", on=day, settings=settings,
+                         party="third_party", name="某建筑公司")
+        stopped_due = opened.due_on
+        with ThreadPoolExecutor(1) as other:
+            def assign():
+                with Session(engine, expire_on_commit=False) as second:
+                    row = advance(second, rid, "assign", "li.na", on=day, settings=settings,
+                                  assignee="李娜")
+                    second.commit()
+                    return row.due_on
+            waited = other.submit(assign)
+            time.sleep(0.5)  # the assignment is now waiting for the row (or SQLite's write lock)
+            first.commit()
+            assert waited.result(timeout=60) == stopped_due
+    with Session(engine) as session:
+        assert session.get(Request, rid).due_on == stopped_due
+        assert [e.data for e in audit.history(session, rid)][-1].count(stopped_due.isoformat()) == 1

@@ -269,7 +269,7 @@ def test_a_script_that_asks_for_a_minimal_answer_gets_the_requests_row_and_the_s
     assert "clock" in reviewed and "similar_requests" in reviewed  # the whole view by default
     r = client.post(f"/api/v1/requests/{rid}/events/open_consultation",
                     json={"on": "2026-03-04", "party": "third_party", "name": "某建筑公司"},
-                    headers={"Prefer": "respond-async, return=minimal"})
+                    headers={"Prefer": "respond-async, " + "x" * 300 + ", return=minimal"})
     assert r.status_code == 200, r.text
     assert r.headers["Preference-Applied"] == "return=minimal"
     brief = r.json()
