@@ -22,6 +22,7 @@ from access.users import principal
 from api.schemas import RowId
 from core.db import session_scope, short_reads
 from states.errors import RequestNotFound
+from states.presence import read_for_view
 from states.service import lock_request
 from states.models import Request
 
@@ -138,15 +139,18 @@ def allow(permission: str):
 
 
 def visible_request(session: Session, user: Principal, request_id: int, *,
-                    lock: bool = False) -> Request:
+                    lock: bool = False, view: bool = False) -> Request:
     """The request, if this user may see it; another agency's (or unit's) is a 404, not a 403, so
     nobody learns which numbers exist elsewhere. `lock`: read it under the row lock the route's
-    write will take anyway (states/service.py `lock_request`), which then reads it only once."""
+    write will take anyway (states/service.py `lock_request`), which then reads it only once.
+    `view`: read it with what its whole view needs (states/presence.py `read_for_view`)."""
     # Held by the session: the scope check and then the route each asked for the row, and the
     # identity map had already let go of it in between (it keeps rows only while referred to).
     held = session.info.setdefault("visible_requests", {})
     if lock:
         row = lock_request(session, request_id, keep=True)
+    elif view and request_id not in held:
+        row = read_for_view(session, request_id)
     else:
         row = held.get(request_id) or session.get(Request, request_id)
     held[request_id] = row
@@ -165,7 +169,8 @@ def _row_id(value: str) -> int | None:
         return None
 
 
-def scoped(permission: str):
+def scoped(permission: str, *, view: bool = False):
+    """`view`: the route answers the request's whole view (`visible_request`)."""
     if permission not in PERMISSIONS:
         raise KeyError(permission)
 
@@ -179,7 +184,7 @@ def scoped(permission: str):
         user = _permit(_caller(http, form_csrf), permission)
         request_id = _row_id(http.path_params["request_id"])
         if request_id is not None:
-            visible_request(session, user, request_id, lock=http.method in UNSAFE)
+            visible_request(session, user, request_id, lock=http.method in UNSAFE, view=view)
         return user
 
     dep.permission = permission
@@ -192,6 +197,7 @@ Reader = Annotated[Principal, Depends(allow("requests.read"))]
 Receiver = Annotated[Principal, Depends(allow("requests.receive"))]
 # On routes with {request_id}: the role may, and the request is in the user's scope (else 404).
 ScopedReader = Annotated[Principal, Depends(scoped("requests.read"))]
+ScopedViewer = Annotated[Principal, Depends(scoped("requests.read", view=True))]
 ScopedActor = Annotated[Principal, Depends(scoped("requests.act"))]
 ScopedRevealer = Annotated[Principal, Depends(scoped("requests.reveal_id"))]
 SupervisionReader = Annotated[Principal, Depends(allow("supervision.read"))]

@@ -13,8 +13,8 @@ from access.agencies import placement
 from access.models import Agency
 from access import users
 from access.policy import EVENT_PERMISSIONS, SIGNED_EVENTS, Principal
-from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, SessionDep,
-                      reading, scoped, visible_request)
+from api.deps import (Receiver, Reader, ScopedActor, ScopedReader, ScopedRevealer, ScopedViewer,
+                      SessionDep, reading, scoped, visible_request)
 from api.responses import (ExportOut, Health, HistoryOut, RequestOut, RequestPage, RequestSummary,
                            RevealedId)
 from api.schemas import (ERROR_RESPONSES, EVENT_BODIES, PlainText, RequestCreate, RevealBody,
@@ -30,6 +30,7 @@ from states.machine import STATES
 from states.calendar_years import calendar_for
 from states.ledger import consultations_by_request
 from states.models import Request
+from states.presence import read_for_view
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 log = get_logger("api")
@@ -97,8 +98,21 @@ def answer(http: HttpRequest, row: Request, *, written: Session | None = None,
     held = written.info if written is not None else {}
     with session_scope(reading(http)) as session:
         session.info["agencies"] = dict(held.get("agencies", {}))
+        if not brief:
+            row = _read_back(session, row)
         return request_view(session, row, http.app.state.settings, full=not brief, calendar=calendar,
                             consultations=held.get("consultations", {}).get(row.id))
+
+
+def _read_back(session: Session, row: Request) -> Request:
+    """The request read back as GET reads it, in one statement with what its view needs (the
+    view asked up to five more), if it is still as the write left it; else the written row, whose
+    view is then read part by part: an answer never mixes two versions."""
+    fresh = read_for_view(session, row.id)
+    if fresh is not None and fresh.version == row.version:
+        return fresh
+    session.info.get("view_facts", {}).pop(row.id, None)
+    return row
 
 
 PreferHeader = Annotated[str | None, Header(description=(
@@ -135,7 +149,7 @@ def post_unknown_event(request_id: RowId, event: str, user: ScopedActor):
 
 
 @router.get("/requests/{request_id}", tags=["staff"], response_model=RequestOut)
-def get_request(request_id: RowId, session: SessionDep, http: HttpRequest, user: ScopedReader):
+def get_request(request_id: RowId, session: SessionDep, http: HttpRequest, user: ScopedViewer):
     return request_view(session, visible_request(session, user, request_id),
                         http.app.state.settings)
 

@@ -22,8 +22,9 @@ Then measures:
      bands deleted first, the transaction rolled back after), and signature() alone;
   3. clusters() for all agencies and for agency [1] (groups found, the largest group's size and
      applicants), repeat_candidates() for a heavy applicant's latest request (how many found),
-     applicants.month_count() / place_in_month();
-  4. the plans of clusters()' statements and of repeat_candidates()' (SQLite: EXPLAIN QUERY PLAN;
+     applicants.month_count() / place_in_month(); one request's whole view as GET
+     /requests/{id} reads it, for the heavy applicant's latest and a light applicant's;
+  4. the plans of clusters()' statements, repeat_candidates()' and the view's (SQLite: EXPLAIN QUERY PLAN;
      PostgreSQL: EXPLAIN (ANALYZE, BUFFERS)), and a cProfile of one clusters() call.
 
 printing medians (and p95) in ms: medians, because another job may share the machine.
@@ -53,8 +54,11 @@ from sqlmodel import select
 
 import benchmarks.supervision as sup
 from benchmarks.scratch_db import scratch_engine
+from core.config import Settings
 from core.db import session_scope
+from reports.request_view import request_view
 from states import applicants, fingerprints, similarity
+from states.presence import read_for_view
 from states.models import Request, RequestFingerprint, SimilarityBand
 
 TODAY = sup.TODAY
@@ -305,6 +309,15 @@ def run(engine: Engine, args) -> None:
                  fig(sup.measure(call(lambda s: applicants.month_count(s, heavy)), args.calls))))
     rows.append(("applicants.place_in_month() heavy applicant",
                  fig(sup.measure(call(lambda s: applicants.place_in_month(s, heavy)), args.calls))))
+    # One request's whole view as GET /requests/{id} reads it (issue 17: ≤ 1.5 ms), where the
+    # bands are there: its one statement asks whether any earlier request could repeat it.
+    settings = Settings(today_override=TODAY, database_url=str(engine.url), log_level="WARNING")
+    with session_scope(engine) as s:
+        light = s.execute(text("SELECT max(id) FROM request WHERE applicant_key LIKE 'light%'")).scalar()
+    for label, rid in (("heavy applicant's latest", heavy.id), ("a light applicant's latest", light)):
+        view = call(lambda s, rid=rid: request_view(s, read_for_view(s, rid), settings))
+        rows.append((f"request_view(read_for_view()) {label} ({len(view()['similar_requests'])} similar)",
+                     fig(sup.measure(view, args.calls))))
 
     capture, prof = sup.Capture(engine), cProfile.Profile()  # one clusters() call, profiled
     stmts = capture.of(call(lambda s: prof.runcall(fingerprints.clusters, s, agency_ids=None, today=TODAY)))
@@ -315,6 +328,8 @@ def run(engine: Engine, args) -> None:
             capture.of(call(lambda s: fingerprints.clusters(s, agency_ids=[1], today=TODAY)))[:1])
     explain(engine, "repeat_candidates(): the banded earlier-requests statement",
             [st for st in capture.of(rc) if "IN (SELECT" in st[0].upper()])
+    explain(engine, "read_for_view(): one request's view in one statement (heavy applicant's latest)",
+            capture.of(call(lambda s: read_for_view(s, heavy.id)))[:1])
 
     print(f"\n{engine.dialect.name}, {args.n:,} requests, {bands:,} band rows "
           "(ms, median and p95; another job may share the 2 cores)")

@@ -3,7 +3,8 @@
 Migrates a fresh database, seeds N requests (default 1,000,000): 10% open, spread over the clocked
 states with due dates around "today" (a few percent of them overdue), 90% finished (replied or
 archived, due and replied in the past), over 3 agencies with units, assignees and applicant kinds
-in realistic shares; consulting requests get their consultation (most still open). Then ANALYZE
+in realistic shares, and applicants of whom 70% ask once and the rest come back; consulting
+requests get their consultation (most still open). Then ANALYZE
 (VACUUM ANALYZE on PostgreSQL, as autovacuum would leave a settled table) and measures, each over
 --calls calls after a warm-up, a fresh session per call as in the API:
 
@@ -12,6 +13,10 @@ in realistic shares; consulting requests get their consultation (most still open
                        page also split into its COUNT and its page SELECT
   due_soon()           first page (each candidate with an open stop is checked on its live clock)
   counts()             per agency, the whole government
+  request_page()       GET /requests's page (first, middle, by state, a unit's staff)
+  request_view()       GET /requests/{id}'s view read as the route reads it: a first-time applicant's
+                       open request, a returning applicant's (their earlier requests and month
+                       counted), a finished one
   HTTP                 GET /api/v1/supervision/overdue through FastAPI's TestClient with a bearer
                        token: a supervisor with scope all (plain, ?agency=, ?assignee=), and staff
                        of a unit of agency 1; GET /api/v1/health as the floor of the harness
@@ -66,6 +71,7 @@ from benchmarks.scratch_db import scratch_database  # noqa: E402
 from states.calendar_years import calendar_for  # noqa: E402
 from states.machine import CLOCKED_STATES  # noqa: E402
 from states.models import Consultation, Request  # noqa: E402
+from states.presence import read_for_view  # noqa: E402
 
 TODAY = dt.date(2026, 11, 18)  # a Wednesday; the benchmark's "today"
 TARGET_MS = 20  # issue 14: the live overdue list answers with p50 <= 20 ms
@@ -80,6 +86,10 @@ KINDS = {"natural_person": 80, "commercial": 8, "legal_service": 5, "research": 
 CHANNELS = {"online": 60, "post": 20, "in_person": 15, "fax": 2, "oral": 3}
 AGENCY_WEIGHTS = (60, 25, 15)  # agency 1 (the migration's), and the two added here
 UNITS = ("办公室", "信息公开科", "法制科")
+# Applicants (core/personal_data.py applicant_key): most ask an agency once; the rest come back,
+# from a pool of repeat applicants of whom a few ask hundreds of times.
+ONE_TIME_SHARE = 0.7
+REPEAT_APPLICANTS = 20_000
 DEPARTMENTS = ("住建局", "自然资源局", "财政局", "教育局", "卫健委", "市场监管局")
 SURNAMES = "王李张刘陈杨赵黄周吴"
 GIVEN = ("芳", "伟", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳")
@@ -89,7 +99,7 @@ COLUMNS = ("id", "number", "state", "agency_id", "unit_id", "applicant_kind", "a
            "channel", "received_on", "description", "department", "assignee", "due_on",
            "extension_days", "extension_approved_by", "extended_on", "fee_notified_on",
            "fee_amount_yuan", "replied_on", "archived_on", "last_event_on", "created_at",
-           "version", "audit_seq", "audit_head", "decided_on", "outcome")
+           "version", "audit_seq", "audit_head", "decided_on", "outcome", "applicant_key")
 # The decisions of the decided and finished requests, in turn (the annual report's rows).
 OUTCOMES = ("disclosed_already_public", "disclosed", "partially_disclosed", "unavailable_not_held",
             "withheld_third_party_rights", "not_processed_repeat", "other")
@@ -103,6 +113,13 @@ def _pick(rng: random.Random, weights: dict[str, int]) -> Callable[[], str]:
         total += w
         cum.append(total)
     return lambda: rng.choices(keys, cum_weights=cum)[0]
+
+
+def _applicant(rng: random.Random) -> int:
+    if rng.random() < ONE_TIME_SHARE:
+        return REPEAT_APPLICANTS + rng.getrandbits(96)
+    # ~15 requests each over a million; ten heavy ones with ~300 each
+    return rng.randrange(10) if rng.random() < 0.01 else rng.randrange(10, REPEAT_APPLICANTS)
 
 
 def generate(n: int, overdue_share: float, units: dict[int, list[int]], seed: int = 7
@@ -125,7 +142,8 @@ def generate(n: int, overdue_share: float, units: dict[int, list[int]], seed: in
                "assignee": None, "extension_days": 0, "extension_approved_by": None,
                "extended_on": None, "fee_notified_on": None, "fee_amount_yuan": None,
                "replied_on": None, "archived_on": None, "created_at": created, "version": 3,
-               "audit_seq": 3, "audit_head": "0" * 64}
+               "audit_seq": 3, "audit_head": "0" * 64,
+               "applicant_key": f"{_applicant(rng):032x}"}
         extended = rng.random() < 0.05
         consultation = None
         if rng.random() < OPEN_SHARE:
@@ -376,8 +394,11 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
         if overdue_n < 52:
             raise SystemExit(f"only {overdue_n} overdue: seed more (--n, --overdue-share)")
         second, middle = _cursor_at(session, 49), _cursor_at(session, overdue_n // 2)
-        open_id = session.execute(text("SELECT min(id) FROM request WHERE state = 'reviewing' "
-                                       "AND id > :h"), {"h": n // 2}).scalar()
+        others = ("EXISTS (SELECT 1 FROM request o WHERE o.agency_id = request.agency_id "
+                  "AND o.applicant_key = request.applicant_key AND o.id <> request.id)")
+        open_id, repeat_id = (session.execute(text(
+            f"SELECT min(id) FROM request WHERE state = 'reviewing' AND id > :h AND {how}"),
+            {"h": n // 2}).scalar() for how in (f"NOT {others}", others))
         finished_id = session.execute(text("SELECT min(id) FROM request WHERE state = 'replied' "
                                            "AND id > :h"), {"h": n // 2}).scalar()
         known = set(session.execute(text("SELECT username FROM user_account")).scalars())
@@ -443,10 +464,13 @@ def run(engine: Engine, url: str, args: argparse.Namespace, data_dir: Path) -> N
                                                                       state="reviewing"))),
         ("request_page() staff scope (agency 1, unit)",
          call(lambda s: request_page(s, settings, unit_staff))),
+        # read as GET /requests/{id} reads it (api/deps.py visible_request, view=True)
         ("request_view() one open request",
-         call(lambda s: request_view(s, s.get(Request, open_id), settings))),
+         call(lambda s: request_view(s, read_for_view(s, open_id), settings))),
+        ("request_view() open, applicant's n-th request",
+         call(lambda s: request_view(s, read_for_view(s, repeat_id), settings))),
         ("request_view() one finished request",
-         call(lambda s: request_view(s, s.get(Request, finished_id), settings))),
+         call(lambda s: request_view(s, read_for_view(s, finished_id), settings))),
     ]
     results: list[tuple[str, list[float]]] = []
     with _progress() as progress:

@@ -220,6 +220,25 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def planned_each_time(conn: Connection) -> Iterator[Connection]:
+    """Statements run on `conn` meanwhile are planned with their actual parameters every time.
+    psycopg prepares a statement once a connection has run it five times, and PostgreSQL may
+    then keep one plan for every parameter ("generic plan"), chosen as if each applicant had a
+    request or two: for one with two thousand it took 13–23 ms instead of 0.6
+    (benchmarks/similar.py). Only for statements whose best plan depends on skewed data: the
+    planning (~0.5 ms) is paid on each run. A no-op on SQLite, which plans every statement."""
+    raw = conn.connection.driver_connection
+    if not hasattr(raw, "prepare_threshold"):
+        yield conn
+        return
+    before, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        yield conn
+    finally:
+        raw.prepare_threshold = before
+
+
 def refresh_statistics(engine: Engine) -> None:
     """SQLite plans from sqlite_stat1, which only ANALYZE writes: without it the live lists lose
     their partial indexes to ix_request_state (1M requests: ~300 ms instead of ~3 ms, measured by

@@ -19,7 +19,7 @@ from states.agency import agency_code, agency_of, signoff_groups, unit_name
 from states.codes import OUTCOMES
 from states.machine import FINISHED_STATES
 from states.fingerprints import repeat_candidates
-from states.presence import present
+from states.presence import present, view_facts
 from states.prompts import prompts_for
 from states.review_step import internal_consultations_of, redactions_of, review_of
 from states.service import allowed_events
@@ -28,10 +28,13 @@ from states.service import allowed_events
 def request_view(session: Session, row: Request, settings: Settings, *, full: bool = True,
                  calendar: WorkCalendar | None = None,
                  consultations: list[Consultation] | None = None) -> dict:
-    """A list passes the calendar and each row's consultations, read once for the whole page."""
-    calendar = calendar or calendar_for(session, settings)
+    """A list passes the calendar and each row's consultations, read once for the whole page.
+    A row read by `read_for_view` (states/presence.py) came with the rest of what this reads."""
+    facts = view_facts(session, row) if full else None
+    calendar = calendar or calendar_for(session, settings,
+                                        loaded=facts.calendar_years if facts else None)
     # The full view asks once which dependent records exist and reads only those.
-    has = present(session, row) if full else None
+    has = (facts.present if facts else present(session, row)) if full else None
     if consultations is None:
         consultations = consultations_of(session, row.id) if has is None or has.consultations else []
     clock = compute_clock(ledger_of(row, consultations, calendar, settings), calendar)
@@ -44,7 +47,7 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         # The full view's prompts read the agency row anyway; a page reads every code at once.
         "agency": (agency_of(session, row).code if full or row.agency_id in session.info.get("agencies", {})
                    else agency_code(session, row.agency_id)),
-        "unit": unit_name(session, row.unit_id) if row.unit_id else None,
+        "unit": (facts.unit_name if facts else unit_name(session, row.unit_id)) if row.unit_id else None,
         "department": row.department, "assignee": row.assignee, "due_on": row.due_on,
         # counted partly on a provisional calendar year: may move when the notice is loaded
         "due_on_provisional": clock.provisional,
@@ -61,10 +64,11 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
         return view
     # The one door copies a decision's outcome onto the request (migration 0012 carried the
     # older ones forward): no outcome, no decision row to read.
-    decision = None if row.outcome is None else session.exec(
+    decision = None if row.outcome is None else facts.decision if facts else session.exec(
         select(Decision).where(Decision.request_id == row.id)).first()
     review = review_of(session, row.id) if has.review else None
-    similar = [{**s, "url": f"/api/v1/requests/{s['id']}"} for s in repeat_candidates(session, row)]
+    similar = [] if facts and not facts.repeat_candidates else [
+        {**s, "url": f"/api/v1/requests/{s['id']}"} for s in repeat_candidates(session, row)]
     view.update({
         # Staff see who applied and how to reach them; the ID number is never echoed back.
         "applicant": {"name": row.applicant_name, "kind": row.applicant_kind,
@@ -124,7 +128,8 @@ def request_view(session: Session, row: Request, settings: Settings, *, full: bo
             "correction": decision.correction,
             "decided_on": decision.decided_on, "decided_by": decision.decided_by},
         "similar_requests": similar,
-        "prompts": prompts_for(session, row, similar),
+        "prompts": prompts_for(session, row, similar,
+                               counted=facts.month_count if facts else None),
         "replied_on": row.replied_on, "archived_on": row.archived_on,
     })
     return view

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import bindparam, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from core.sql import month_start, next_month_start
 from states.models import Request
 
 
@@ -42,3 +44,11 @@ def month_count(session: Session, row: Request) -> int:
 _MONTH_COUNT = select(func.count()).select_from(Request).where(
     Request.agency_id == bindparam("agency_id"), Request.applicant_key == bindparam("key"),
     Request.received_on >= bindparam("first"), Request.received_on < bindparam("following"))
+
+_OTHER = aliased(Request, name="same_applicant")
+# `month_count` of the request a statement reads, as one of its columns (states/presence.py): the
+# month's bounds computed by the database from the row's own date of receipt. 0 with no key.
+MONTH_COUNT_OF_REQUEST = select(func.count()).select_from(_OTHER).where(
+    _OTHER.agency_id == Request.agency_id, _OTHER.applicant_key == Request.applicant_key,
+    _OTHER.received_on >= month_start(Request.received_on),
+    _OTHER.received_on < next_month_start(Request.received_on)).scalar_subquery()

@@ -11,7 +11,7 @@ import json
 from functools import lru_cache
 from collections import defaultdict
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, cast, func, text
 
 import audit
 from sqlmodel import Session, select
@@ -33,18 +33,39 @@ def loaded_years(session: Session) -> tuple[YearSpec, ...]:
     return tuple(_spec(*r) for r in session.execute(_LOADED).all())
 
 
+# The same years as one value, for a statement that reads other things beside them (a request's
+# view: states/presence.py). A loaded year's dates are validated ISO dates in a JSON list, so
+# neither separator can occur inside one.
+_ROW, _FIELD = "\n", "|"
+LOADED_TEXT = (select(func.aggregate_strings(
+    cast(CalendarYear.year, String) + _FIELD + CalendarYear.holidays + _FIELD
+    + CalendarYear.makeup_workdays, _ROW)).scalar_subquery())
+
+
+def years_from_text(value: str | None) -> tuple[YearSpec, ...]:
+    """`LOADED_TEXT` read back: the same tuple `loaded_years` gives, in year order."""
+    if not value:
+        return ()
+    rows = sorted((int(year), holidays, makeup) for year, holidays, makeup
+                  in (line.split(_FIELD, 2) for line in value.split(_ROW)))
+    return tuple(_spec(*r) for r in rows)
+
+
 @lru_cache(maxsize=64)
 def _spec(year: int, holidays: str, makeup_workdays: str) -> YearSpec:
     return YearSpec(year, frozenset(dt.date.fromisoformat(d) for d in json.loads(holidays)),
                     frozenset(dt.date.fromisoformat(d) for d in json.loads(makeup_workdays)))
 
 
-def calendar_for(session: Session, settings: Settings | None = None) -> WorkCalendar:
+def calendar_for(session: Session, settings: Settings | None = None, *,
+                 loaded: tuple[YearSpec, ...] | None = None) -> WorkCalendar:
     """The calendar as the database holds it now: read on every call (another process may have
     loaded a year), parsed and built again only when what was read differs (parsing each year's
-    dates took ~1 ms of every event, profiled)."""
+    dates took ~1 ms of every event, profiled). `loaded`: the years, read already beside
+    something else (`years_from_text`)."""
     settings = settings or get_settings()
-    return build_calendar(loaded_years(session), settings.provisional_calendar_years)
+    return build_calendar(loaded_years(session) if loaded is None else loaded,
+                          settings.provisional_calendar_years)
 
 
 def store_year(session: Session, doc: dict, loaded_by: str) -> YearSpec:

@@ -13,9 +13,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import Date, bindparam, delete, func, insert
+from sqlalchemy import Date, and_, bindparam, delete, func, insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from core.db import planned_each_time
 from states import similarity
 from states.models import ProactiveDisclosureRequest, Request, RequestFingerprint, SimilarityBand
 
@@ -81,9 +83,12 @@ def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[d
     and its signature comes back beside each candidate's (no candidate, nothing to compare)."""
     if row.applicant_key is None:  # no applicant to compare with: no query
         return []
-    earlier = session.execute(_EARLIER_SHARING_A_BAND, {
-        "id": row.id, "agency_id": row.agency_id, "applicant_key": row.applicant_key,
-        "received_on": row.received_on}).all()
+    # Which way is fast depends on the applicant (a few requests: theirs first; thousands: the
+    # shared bands first), so the plan is made for each one's own figures.
+    with planned_each_time(session.connection()):
+        earlier = session.execute(_EARLIER_SHARING_A_BAND, {
+            "id": row.id, "agency_id": row.agency_id, "applicant_key": row.applicant_key,
+            "received_on": row.received_on}).all()
     found = []
     for rid, number, received_on, state, outcome, replied_on, sig, mine in earlier:
         score = similarity.estimate(mine, sig)
@@ -95,24 +100,54 @@ def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[d
     return found[:limit]
 
 
+def _sharing_a_band_with(candidate, request_id, agency_id, applicant_key, received_on) -> tuple:
+    """Where `candidate` is an earlier request of the same applicant to the same agency that
+    shares a band key with the request given by the other values."""
+    # Two names for the one table, and the request correlated by name: left to itself, the
+    # inner query would take the outer query's band row for its own (it correlates to the
+    # nearest enclosing query that has the table).
+    own, theirs = aliased(SimilarityBand, name="own_band"), aliased(SimilarityBand, name="their_band")
+    own_keys = select(own.key).where(own.request_id == request_id).correlate(Request)
+    sharing = select(theirs.request_id).where(theirs.key.in_(own_keys))
+    return (candidate.id.in_(sharing), candidate.agency_id == agency_id,
+            candidate.applicant_key == applicant_key,
+            (candidate.received_on < received_on)
+            | ((candidate.received_on == received_on) & (candidate.id < request_id)))
+
+
 def _earlier_sharing_a_band():
     mine = RequestFingerprint.__table__.alias("mine")
-    own_keys = select(SimilarityBand.key).where(SimilarityBand.request_id == bindparam("id"))
-    sharing = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(own_keys))
-    received_on = bindparam("received_on", type_=Date)
     return (select(Request.id, Request.number, Request.received_on, Request.state,
                    Request.outcome, Request.replied_on, RequestFingerprint.signature,
                    mine.c.signature)
             .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
             .join(mine, mine.c.request_id == bindparam("id"))
-            .where(Request.id.in_(sharing), Request.agency_id == bindparam("agency_id"),
-                   Request.applicant_key == bindparam("applicant_key"),
-                   (Request.received_on < received_on)
-                   | ((Request.received_on == received_on) & (Request.id < bindparam("id")))))
+            .where(*_sharing_a_band_with(Request, bindparam("id"), bindparam("agency_id"),
+                                         bindparam("applicant_key"),
+                                         bindparam("received_on", type_=Date))))
 
 
 # Built once (SQLAlchemy then reuses its compiled form without rebuilding the statement).
 _EARLIER_SHARING_A_BAND = _earlier_sharing_a_band()
+def _may_have_candidates():
+    """Whether `repeat_candidates` may find anything for the request a statement reads, as one of
+    its columns (states/presence.py): only if its applicant asked the agency before, and only if
+    anyone's request shares a band key with it. Each is one index probe whatever the data; asking
+    in one probe for an earlier request of the applicant sharing a band was planned, for a
+    frequent applicant, as a walk through all their requests (3 ms, benchmarks/similar.py)."""
+    candidate = aliased(Request, name="candidate")
+    asked_before = select(1).where(
+        candidate.agency_id == Request.agency_id, candidate.applicant_key == Request.applicant_key,
+        (candidate.received_on < Request.received_on)
+        | ((candidate.received_on == Request.received_on) & (candidate.id < Request.id))).exists()
+    own, theirs = aliased(SimilarityBand, name="own_band"), aliased(SimilarityBand, name="their_band")
+    shared = (select(1).select_from(own).join(theirs, theirs.key == own.key)
+              .where(own.request_id == Request.id, theirs.request_id != Request.id)
+              .correlate(Request).exists())
+    return and_(asked_before, shared)
+
+
+HAS_CANDIDATES = _may_have_candidates()
 
 
 def clusters(session: Session, *, agency_ids: list[int] | None, today: dt.date,

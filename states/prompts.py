@@ -13,13 +13,15 @@ from states.agency import agency_of
 PROMPTED_STATES = ("received", "registered", "reviewing", "consulting")
 
 
-def prompts_for(session: Session, row: Request, similar: list[dict]) -> list[dict]:
+def prompts_for(session: Session, row: Request, similar: list[dict], *,
+                counted: int | None = None) -> list[dict]:
+    """`counted`: the applicant's `month_count`, when read already (states/presence.py)."""
     if row.state not in PROMPTED_STATES:
         return []
     out = []
     threshold = agency_of(session, row).excess_threshold
     if threshold and row.applicant_key and row.reasons_requested_on is None:
-        count = month_count(session, row)
+        count = month_count(session, row) if counted is None else counted
         if count > threshold:
             out.append({"kind": "excessive_requests", "count": count, "threshold": threshold,
                         "message": f"该申请人{row.received_on.year}年{row.received_on.month}月已向本机关"

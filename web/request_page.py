@@ -29,6 +29,7 @@ from states.errors import ConcurrentChange, DomainError, EventNotAllowed, RuleVi
 from states.attachments import KINDS, attachments_of
 from states.inputs import EVENT_BODIES, DraftBody, ServiceBody
 from states.models import Request
+from states.presence import read_for_view
 from web import forms
 from web.event_forms import FormField, form_fields, read_form, validated
 from web.labels import (CHOICES, DRAFT_LABELS, EVENTS, FACT_LABELS, FIELDS, FIELDS_SERVICE,
@@ -44,12 +45,14 @@ class NotVisible(Exception):
     """No such request, or one outside the officer's scope (the same answer: 404)."""
 
 
-def visible(session, user: Principal, request_id: str) -> Request:
-    """The request of a path's id, if this officer may see it."""
+def visible(session, user: Principal, request_id: str, *, view: bool = False) -> Request:
+    """The request of a path's id, if this officer may see it. `view`: with what its whole view
+    needs, read in the same statement (states/presence.py `read_for_view`)."""
     need(user, "requests.read")
     ok = (request_id.isascii() and request_id.isdigit() and len(request_id) <= 10
           and 1 <= int(request_id) <= 2_147_483_647)
-    row = session.get(Request, int(request_id)) if ok else None
+    row = (read_for_view(session, int(request_id)) if view else session.get(Request, int(request_id))
+           ) if ok else None
     if row is None or not user.sees(row.agency_id, row.unit_id):
         raise NotVisible()
     return row
@@ -194,7 +197,7 @@ def request_page(http: HttpRequest, request_id: str):
     # commit between the two statements read a sound chain as tampered).
     with session_scope(snapshot_reads(http.app.state.engine)) as session:
         user = page_user(http, session)
-        return _page(http, session, user, visible(session, user, request_id))
+        return _page(http, session, user, visible(session, user, request_id, view=True))
 
 
 @router.post("/requests/{request_id}/events/{event}", response_class=HTMLResponse)
