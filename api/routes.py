@@ -29,6 +29,7 @@ from states.errors import UnknownEvent
 from states.machine import STATES
 from states.calendar_years import calendar_for
 from states.ledger import consultations_by_request
+from states.agency import with_names
 from states.models import Request
 from states.presence import read_for_view
 
@@ -197,7 +198,7 @@ def request_page(session: Session, settings, user: Principal, *, state: str | No
     if after is not None:
         query = query.where(Request.id > after)
     # One row more than the page tells whether there is a next one without counting.
-    rows = session.exec(query.order_by(Request.id).offset(offset).limit(limit + 1)).all()
+    rows = with_names(session, query.order_by(Request.id).offset(offset).limit(limit + 1))
     more, rows = len(rows) > limit, rows[:limit]
     calendar = calendar_for(session, settings)
     stops = consultations_by_request(session, [r.id for r in rows])

@@ -14,6 +14,7 @@ from core.config import Settings
 from reports.live import CLOCKED_SQL, due_soon_limit, open_stop, stopped_today
 from reports.request_view import request_view
 from states.calendar_years import calendar_for
+from states.agency import with_names
 from states.ledger import consultations_by_request
 from states.models import Request
 
@@ -84,9 +85,9 @@ def search(session: Session, q: LedgerQuery, *, agency_ids: frozenset[int] | Non
     total = session.exec(select(func.count()).select_from(Request).where(where)).one()
     pages = max(1, -(-total // size))
     page = min(max(1, q.page), pages)
-    rows = session.exec(select(Request).where(where)
-                        .order_by(Request.received_on.desc(), Request.id.desc())
-                        .offset((page - 1) * size).limit(size)).all()
+    rows = with_names(session, select(Request).where(where)
+                      .order_by(Request.received_on.desc(), Request.id.desc())
+                      .offset((page - 1) * size).limit(size))
     stops = consultations_by_request(session, [r.id for r in rows])
     items = []
     for r in rows:

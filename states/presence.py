@@ -16,7 +16,8 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from access.models import Agency, Unit
+from access.models import Agency
+from states.agency import UNIT_NAME
 from states.applicants import MONTH_COUNT_OF_REQUEST
 from states.calendar_years import LOADED_TEXT, years_from_text
 from states.fingerprints import HAS_CANDIDATES
@@ -33,8 +34,7 @@ def _exists(model):
 _FLAGS = (_exists(Consultation), _exists(ConfidentialityReview), _exists(InternalConsultation))
 _PRESENT = select(Agency, *_FLAGS).where(Agency.id == bindparam("agency_id"))
 _PRESENT_ONLY = select(*_FLAGS)  # the agency already held: the answer of a write that read it
-_UNIT_NAME = select(Unit.name).where(Unit.id == Request.unit_id).scalar_subquery()
-_FOR_VIEW = (select(Request, Agency, Decision, _UNIT_NAME, LOADED_TEXT, MONTH_COUNT_OF_REQUEST,
+_FOR_VIEW = (select(Request, Agency, Decision, UNIT_NAME, LOADED_TEXT, MONTH_COUNT_OF_REQUEST,
                     HAS_CANDIDATES, *_FLAGS)
              .join(Agency, Agency.id == Request.agency_id)
              .outerjoin(Decision, Decision.request_id == Request.id)

@@ -12,7 +12,7 @@ from states.calendar_years import store_year
 from states.models import Request
 from states.presence import read_for_view
 from tests.conftest import extend, fire, make_user, new_request, review, set_agency
-from tests.test_access import _as
+from tests.test_access import _add_agency, _as
 from tests.test_calendar_years import YEAR_2027
 
 ALONE = {"name": "周敏", "kind": "natural_person", "phone": "13655556666"}
@@ -134,3 +134,22 @@ def test_no_request_of_that_number_is_a_404_as_before(client):
     assert client.get("/api/v1/requests/2147483647").status_code == 404
     with Session(client.app.state.engine) as session:
         assert session.exec(select(Request)).first() is None
+
+
+def test_the_list_names_each_requests_agency_and_unit_as_its_own_view_does(client):
+    ids = _scenario(client)
+    engine = client.app.state.engine
+    _add_agency(client)
+    admin = _as(client, make_user(engine, "root", "admin", scope="all"))
+    assert admin.post("/api/v1/agencies/zhujian/units", json={"name": "法制科"}).status_code == 201
+    theirs = _as(client, make_user(engine, "chen.jing", "staff", agency="zhujian"))
+    ids["theirs"] = new_request(theirs, unit="法制科")["id"]
+    everyone = _as(client, make_user(engine, "lin.hui", "supervisor", scope="all"))
+    page = everyone.get("/api/v1/requests?limit=3").json()
+    rest = everyone.get(f"/api/v1/requests?after={page['next_after']}").json()
+    listed = {r["id"]: (r["agency"], r["unit"]) for r in page["items"] + rest["items"]}
+    expected = {rid: ("main", "信息公开科" if name == "alone" else None)
+                for name, rid in ids.items() if name not in ("consulting", "reviewed")}
+    assert listed == {**expected, ids["theirs"]: ("zhujian", "法制科")}
+    assert [everyone.get(f"/api/v1/requests/{rid}").json()["unit"] for rid in (ids["alone"], ids["theirs"])] \
+        == ["信息公开科", "法制科"]
