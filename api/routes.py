@@ -71,7 +71,8 @@ def _advance(request_id: int, event: str, parsed, session: Session, user: Princi
     if event in SIGNED_EVENTS:
         data[SIGNED_EVENTS[event]] = approver(session, user)
     settings = http.app.state.settings
-    calendar = calendar_for(session, settings)
+    # The scope check locked the row, and read the calendar years beside it.
+    calendar = calendar_for(session, settings, loaded=service.years_locked_with(session))
     row, letters = advance_and_issue(session, request_id, event, actor, on=parsed.on,
                                      expected_version=parsed.expected_version, settings=settings,
                                      calendar=calendar, **data)

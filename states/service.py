@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 from statemachine.exceptions import TransitionNotAllowed
 
@@ -25,8 +26,8 @@ from core.db import next_in_counter
 from core.logging import get_logger
 from core.personal_data import applicant_key
 from states.agency import signoff_groups
-from states.workdays import CalendarYearMissing, WorkCalendar
-from states.calendar_years import calendar_for
+from states.workdays import CalendarYearMissing, WorkCalendar, YearSpec
+from states.calendar_years import LOADED_TEXT, calendar_for, years_from_text
 from states.clock import Clock, compute_clock
 from states.ledger import (clock_for, consultations_of, fee_deadline, ledger_of,  # noqa: F401 (re-exported)
                            reasons_deadline, refresh_deadlines)
@@ -184,14 +185,18 @@ def lock_request(session: Session, request_id: int, *, keep: bool = False) -> Re
                          execution_options={"populate_existing": True}).first()
     if found is None:
         raise RequestNotFound(request_id)
-    row, agency, consulted = found
+    row, agency, consulted, seen_version, calendar = found
     session.info.setdefault("agencies", {})[agency.id] = agency
+    session.info["locked_years"] = (session.get_transaction(), years_from_text(calendar))
     # Consultations are only ever added under this lock (by the one door), so none now means
-    # none until this session adds one: `_consultations` need not ask. SQLite only: there the
-    # write lock comes before the statement's snapshot. PostgreSQL's FOR UPDATE, having waited
-    # for another event's commit, returns the row as committed but evaluates EXISTS on the
-    # snapshot taken before the wait — and could miss the consultation that event opened.
-    trusted = not consulted and session.get_bind().dialect.name == "sqlite"
+    # none until this session adds one: `_consultations` need not ask. On SQLite the write lock
+    # comes before the statement's snapshot. PostgreSQL's FOR UPDATE, having waited for another
+    # event's commit, returns the row as committed but evaluates the rest of the statement on
+    # the snapshot taken before the wait — and could miss the consultation that event opened.
+    # Every event raises the version, so the row's version as that snapshot saw it tells: the
+    # same, and nothing was committed to the request in between.
+    trusted = not consulted and (session.get_bind().dialect.name == "sqlite"
+                                 or seen_version == row.version)
     session.info.setdefault("unconsulted", {})[request_id] = (
         session.get_transaction() if trusted else None)
     if keep:
@@ -206,9 +211,19 @@ def _consultations(session: Session, row: Request) -> list[Consultation]:
     return consultations_of(session, row.id)
 
 
+def years_locked_with(session: Session) -> tuple[YearSpec, ...] | None:
+    """The calendar years the lock of this transaction read beside the row (`calendar_for`'s
+    `loaded`), if a lock did: one statement fewer for every event."""
+    transaction, years = session.info.get("locked_years", (None, None))
+    return years if transaction is not None and transaction is session.get_transaction() else None
+
+
 # FOR UPDATE OF request: PostgreSQL would otherwise lock the agency's row too, and every event of
 # an agency would queue behind every other. SQLite has no row locks (the write lock covers all).
-_LOCK = (select(Request, Agency, select(1).where(Consultation.request_id == Request.id).exists())
+_SEEN = aliased(Request, name="seen")
+_LOCK = (select(Request, Agency, select(1).where(Consultation.request_id == Request.id).exists(),
+                select(_SEEN.version).where(_SEEN.id == bindparam("id")).scalar_subquery(),
+                LOADED_TEXT)
          .join(Agency, Agency.id == Request.agency_id)
          .where(Request.id == bindparam("id")).with_for_update(of=Request))
 
