@@ -55,7 +55,7 @@ from sqlmodel import select
 import benchmarks.supervision as sup
 from benchmarks.scratch_db import scratch_engine
 from core.config import Settings
-from core.db import session_scope
+from core.db import session_scope, short_reads
 from reports.request_view import request_view
 from states import applicants, fingerprints, similarity
 from states.presence import read_for_view
@@ -275,8 +275,8 @@ def run(engine: Engine, args) -> None:
     print(f"  the other {rest:,} fingerprinted in bulk (not measured) and ANALYZE in "
           f"{time.perf_counter() - t:.1f} s; {bands:,} band rows")
 
-    def call(fn):  # a fresh session per call, as in the API
-        return lambda: _in_session(engine, fn)
+    def call(fn, bind: Engine = engine):  # a fresh session per call, as in the API
+        return lambda: _in_session(bind, fn)
 
     store_times, sig_times = [], []
     for row in sample:
@@ -314,8 +314,9 @@ def run(engine: Engine, args) -> None:
     settings = Settings(today_override=TODAY, database_url=str(engine.url), log_level="WARNING")
     with session_scope(engine) as s:
         light = s.execute(text("SELECT max(id) FROM request WHERE applicant_key LIKE 'light%'")).scalar()
+    reader = short_reads(engine)  # as GET reads (on PostgreSQL autocommit: no BEGIN, no ROLLBACK)
     for label, rid in (("heavy applicant's latest", heavy.id), ("a light applicant's latest", light)):
-        view = call(lambda s, rid=rid: request_view(s, read_for_view(s, rid), settings))
+        view = call(lambda s, rid=rid: request_view(s, read_for_view(s, rid), settings), reader)
         rows.append((f"request_view(read_for_view()) {label} ({len(view()['similar_requests'])} similar)",
                      fig(sup.measure(view, args.calls))))
 
