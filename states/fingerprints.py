@@ -100,35 +100,30 @@ def repeat_candidates(session: Session, row: Request, limit: int = 10) -> list[d
     return found[:limit]
 
 
-def _sharing_a_band_with(candidate, request_id, agency_id, applicant_key, received_on) -> tuple:
-    """Where `candidate` is an earlier request of the same applicant to the same agency that
-    shares a band key with the request given by the other values."""
-    # Two names for the one table, and the request correlated by name: left to itself, the
-    # inner query would take the outer query's band row for its own (it correlates to the
-    # nearest enclosing query that has the table).
-    own, theirs = aliased(SimilarityBand, name="own_band"), aliased(SimilarityBand, name="their_band")
-    own_keys = select(own.key).where(own.request_id == request_id).correlate(Request)
-    sharing = select(theirs.request_id).where(theirs.key.in_(own_keys))
-    return (candidate.id.in_(sharing), candidate.agency_id == agency_id,
-            candidate.applicant_key == applicant_key,
-            (candidate.received_on < received_on)
+def _earlier(candidate, request_id, received_on):
+    """`candidate` was received before the request (on the same day: registered before it)."""
+    return ((candidate.received_on < received_on)
             | ((candidate.received_on == received_on) & (candidate.id < request_id)))
 
 
 def _earlier_sharing_a_band():
     mine = RequestFingerprint.__table__.alias("mine")
+    own_keys = select(SimilarityBand.key).where(SimilarityBand.request_id == bindparam("id"))
+    sharing = select(SimilarityBand.request_id).where(SimilarityBand.key.in_(own_keys))
     return (select(Request.id, Request.number, Request.received_on, Request.state,
                    Request.outcome, Request.replied_on, RequestFingerprint.signature,
                    mine.c.signature)
             .join(RequestFingerprint, RequestFingerprint.request_id == Request.id)
             .join(mine, mine.c.request_id == bindparam("id"))
-            .where(*_sharing_a_band_with(Request, bindparam("id"), bindparam("agency_id"),
-                                         bindparam("applicant_key"),
-                                         bindparam("received_on", type_=Date))))
+            .where(Request.id.in_(sharing), Request.agency_id == bindparam("agency_id"),
+                   Request.applicant_key == bindparam("applicant_key"),
+                   _earlier(Request, bindparam("id"), bindparam("received_on", type_=Date))))
 
 
 # Built once (SQLAlchemy then reuses its compiled form without rebuilding the statement).
 _EARLIER_SHARING_A_BAND = _earlier_sharing_a_band()
+
+
 def _may_have_candidates():
     """Whether `repeat_candidates` may find anything for the request a statement reads, as one of
     its columns (states/presence.py): only if its applicant asked the agency before, and only if
@@ -138,8 +133,7 @@ def _may_have_candidates():
     candidate = aliased(Request, name="candidate")
     asked_before = select(1).where(
         candidate.agency_id == Request.agency_id, candidate.applicant_key == Request.applicant_key,
-        (candidate.received_on < Request.received_on)
-        | ((candidate.received_on == Request.received_on) & (candidate.id < Request.id))).exists()
+        _earlier(candidate, Request.id, Request.received_on)).exists()
     own, theirs = aliased(SimilarityBand, name="own_band"), aliased(SimilarityBand, name="their_band")
     shared = (select(1).select_from(own).join(theirs, theirs.key == own.key)
               .where(own.request_id == Request.id, theirs.request_id != Request.id)

@@ -51,7 +51,7 @@ class ViewFacts(NamedTuple):
     """What `read_for_view` read beside the request, for its view (reports/request_view.py)."""
     present: Present
     month_count: int            # Art 35: the applicant's requests to the agency in its month
-    repeat_candidates: bool     # Art 36(6): an earlier one of theirs shares a band key with it
+    repeat_candidates: bool     # Art 36(6): they asked before, and its band keys are shared
     decision: Decision | None
     unit_name: str | None
     calendar_years: tuple[YearSpec, ...]

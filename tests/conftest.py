@@ -213,6 +213,18 @@ def legal_signoff(client, request_id, on, *, name="王律", conclusion="approved
     return signed.json()
 
 
+def reply_disclosing(client, request_id, *, registered, reviewed, checked, decided, sent,
+                     findings="该信息由本机关制作") -> dict:
+    """Register, review, 保密审查, decide to disclose and send the reply, on those days."""
+    fire(client, request_id, "register", registered)
+    fire(client, request_id, "review", reviewed)
+    review(client, request_id, checked)
+    fire(client, request_id, "decide", decided, outcome="disclosed")
+    client.put(f"/api/v1/requests/{request_id}/letters/draft",
+               json={"findings": findings, "provision": "现随本答复书提供"})
+    return fire(client, request_id, "send_reply", sent)
+
+
 def letter_of(client, request_id, kind, nth=-1) -> dict:
     letters = client.get(f"/api/v1/requests/{request_id}/letters").json()["letters"]
     return [x for x in letters if x["kind"] == kind][nth]

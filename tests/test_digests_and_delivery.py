@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from workflows.deadlines import build_digests, flag_deadlines, mail_digests
 from workflows.dispatch import dispatch_once
-from tests.conftest import authenticate, fire, new_request, review, set_agency
+from tests.conftest import authenticate, fire, new_request, reply_disclosing, set_agency
 
 
 class _Inbox:
@@ -112,13 +112,8 @@ def _replied_to_an_applicant_with_email(client, **applicant) -> int:
     rid = new_request(client, received_on="2026-03-02",
                       applicant={"name": "李明", "kind": "natural_person",
                                  "email": "li.ming@example.cn", **applicant})["id"]
-    fire(client, rid, "register", "2026-03-02")
-    fire(client, rid, "review", "2026-03-03")
-    review(client, rid, "2026-03-10")
-    fire(client, rid, "decide", "2026-03-10", outcome="disclosed")
-    client.put(f"/api/v1/requests/{rid}/letters/draft",
-               json={"findings": "该信息由本机关制作", "provision": "现随本答复书提供"})
-    fire(client, rid, "send_reply", "2026-03-11")
+    reply_disclosing(client, rid, registered="2026-03-02", reviewed="2026-03-03",
+                     checked="2026-03-10", decided="2026-03-10", sent="2026-03-11")
     return rid
 
 

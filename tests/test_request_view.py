@@ -11,7 +11,8 @@ from reports.request_view import request_view
 from states.calendar_years import store_year
 from states.models import Request
 from states.presence import read_for_view
-from tests.conftest import extend, fire, make_user, new_request, review, set_agency
+from tests.conftest import (extend, fire, make_user, new_request, reply_disclosing, review,
+                            set_agency)
 from tests.test_access import _add_agency, _as
 from tests.test_calendar_years import YEAR_2027
 
@@ -45,13 +46,9 @@ def _scenario(client) -> dict[str, int]:
     fire(client, rid, "decide", "2026-03-25", outcome="disclosed")
     rid = ids["archived"] = new_request(client, received_on="2026-02-02", applicant=ALONE,
                                         description="申请公开2025年本街道垃圾分类经费")["id"]
-    fire(client, rid, "register", "2026-02-02")
-    fire(client, rid, "review", "2026-02-03")
-    review(client, rid, "2026-02-04")
-    fire(client, rid, "decide", "2026-02-05", outcome="disclosed")
-    client.put(f"/api/v1/requests/{rid}/letters/draft",
-               json={"findings": "您申请的信息由本机关制作", "provision": "现随本答复书提供"})
-    fire(client, rid, "send_reply", "2026-02-06")
+    reply_disclosing(client, rid, registered="2026-02-02", reviewed="2026-02-03",
+                     checked="2026-02-04", decided="2026-02-05", sent="2026-02-06",
+                     findings="您申请的信息由本机关制作")
     fire(client, rid, "archive", "2026-02-09")
     with Session(engine) as session:
         store_year(session, YEAR_2027, "staff:li.na")
